@@ -1,0 +1,1 @@
+"""Real-time audio and MIDI I/O and DSP. Never imports Qt."""

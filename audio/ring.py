@@ -1,0 +1,189 @@
+"""A single-producer/single-consumer ring buffer of audio frames.
+
+The producer is the audio callback; the consumer is the analysis worker. Both sides run compiled
+Numba code on memory allocated once in :class:`FrameRing`'s constructor, so a call allocates no
+Python object and takes no lock. The kernels keep the GIL (they are a few microseconds of copying),
+which also orders the producer's stores before the consumer's loads: the callback runs Python and
+therefore holds the GIL for its whole body.
+
+Counters live in one int64 array (``state``) so the callback never creates a Python int:
+
+==============  ==========================================================================
+``WRITTEN``     frames written since start (monotonic)
+``READ``        frames consumed since start (monotonic)
+``OVERFLOWS``   blocks dropped because the consumer fell behind (the ring was full)
+``FLAGGED``     callbacks whose PortAudio status flags were non-zero (xruns and friends)
+``CALLBACKS``   callbacks seen
+``LAST_FLAGS``  the last non-zero status flags word
+==============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from multiprocessing import resource_tracker, shared_memory
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+# Without the Numba runtime, array arguments are passed without a per-call meminfo allocation.
+_NO_NRT: dict[str, Any] = {"_nrt": False}
+
+WRITTEN, READ, OVERFLOWS, FLAGGED, CALLBACKS, LAST_FLAGS = range(6)
+STATE_SIZE = 8
+
+# How the callback maps device channels onto the ring's channels.
+MIX_PICK = 0  # copy channels[c] to ring channel c (mono pick, stereo pair, any subset)
+MIX_SUM = 1  # sum all device channels (scaled by 1/n) into ring channel 0
+
+
+@njit(cache=True, **_NO_NRT)
+def ring_write(ring, block, state, channels, mix, flags):
+    """Producer side: copy ``block`` (frames x device channels) into ``ring``; never blocks."""
+    state[CALLBACKS] += 1
+    if flags != 0:
+        state[FLAGGED] += 1
+        state[LAST_FLAGS] = flags
+    capacity = ring.shape[0]
+    n = block.shape[0]
+    written = state[WRITTEN]
+    if written - state[READ] + n > capacity:
+        state[OVERFLOWS] += 1
+        return
+    start = written % capacity
+    if mix == MIX_SUM:
+        scale = 1.0 / block.shape[1]
+        for i in range(n):
+            acc = 0.0
+            for c in range(block.shape[1]):
+                acc += block[i, c]
+            ring[(start + i) % capacity, 0] = acc * scale
+    else:
+        for i in range(n):
+            j = (start + i) % capacity
+            for c in range(channels.shape[0]):
+                ring[j, c] = block[i, channels[c]]
+    state[WRITTEN] = written + n
+
+
+@njit(cache=True, **_NO_NRT)
+def ring_read(ring, state, out, advance):
+    """Consumer side: copy the oldest ``len(out)`` frames into ``out`` and consume ``advance``.
+
+    Reading more than is consumed lets the worker analyse overlapping frames (frame > hop).
+    Returns False, touching nothing, when fewer than ``len(out)`` frames are waiting.
+    """
+    capacity = ring.shape[0]
+    read = state[READ]
+    n = out.shape[0]
+    if state[WRITTEN] - read < n:
+        return False
+    start = read % capacity
+    for i in range(n):
+        j = (start + i) % capacity
+        for c in range(out.shape[1]):
+            out[i, c] = ring[j, c]
+    state[READ] = read + advance
+    return True
+
+
+class FrameRing:
+    """Preallocated frames for one stream. Build and warm it before the stream starts.
+
+    ``shared=True`` puts the counters and frames in one named shared-memory block, so that a
+    capture process (:mod:`audio.capture`) can be the producer; :meth:`attach` opens it there.
+    Across processes the GIL no longer orders the two sides: the producer stores the frames
+    before it stores ``WRITTEN``, and x86-64 and the kernels' aliasing keep that order.
+    """
+
+    def __init__(self, capacity: int, channels: int, shared: bool = False) -> None:
+        if capacity <= 0 or channels <= 0:
+            raise ValueError("capacity and channels must be positive")
+        self._shm: shared_memory.SharedMemory | None = None
+        size = STATE_SIZE * 8 + capacity * channels * 4
+        if shared:
+            self._shm = shared_memory.SharedMemory(create=True, size=size)
+            memory = self._shm.buf
+            assert memory is not None
+        else:
+            memory = memoryview(bytearray(size))
+        self._map(memory, capacity, channels)
+        self.state[:] = 0
+        self._owner = True
+
+    def _map(self, memory: memoryview, capacity: int, channels: int) -> None:
+        self.state = np.ndarray((STATE_SIZE,), dtype=np.int64, buffer=memory)
+        self.buffer = np.ndarray(
+            (capacity, channels), dtype=np.float32, buffer=memory, offset=STATE_SIZE * 8
+        )
+
+    @property
+    def shm_name(self) -> str | None:
+        return self._shm.name if self._shm is not None else None
+
+    @classmethod
+    def attach(
+        cls,
+        name: str,
+        capacity: int,
+        channels: int,
+        other_process: bool = True,
+    ) -> FrameRing:
+        """Open a shared ring made by another process (which owns and removes it)."""
+        ring = cls.__new__(cls)
+        ring._shm = shared_memory.SharedMemory(name=name)
+        if other_process:
+            # Python 3.11 registers every attached block for removal at this process's exit;
+            # only the owner may remove it.
+            resource_tracker.unregister(ring._shm._name, "shared_memory")  # type: ignore[attr-defined]
+        assert ring._shm.buf is not None
+        ring._map(ring._shm.buf, capacity, channels)
+        ring._owner = False
+        return ring
+
+    def close(self) -> None:
+        """Release the shared block (and remove it, in the owning process)."""
+        if self._shm is None:
+            return
+        del self.state, self.buffer
+        self._shm.close()
+        if self._owner:
+            self._shm.unlink()
+        self._shm = None
+
+    @property
+    def capacity(self) -> int:
+        return int(self.buffer.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.buffer.shape[1])
+
+    def available(self) -> int:
+        """Frames waiting to be read (consumer side)."""
+        return int(self.state[WRITTEN] - self.state[READ])
+
+    def counters(self) -> dict[str, int]:
+        s = self.state
+        return {
+            "written": int(s[WRITTEN]),
+            "read": int(s[READ]),
+            "overflows": int(s[OVERFLOWS]),
+            "flagged": int(s[FLAGGED]),
+            "callbacks": int(s[CALLBACKS]),
+        }
+
+    def reset(self) -> None:
+        """Forget everything; only while no stream writes."""
+        self.state[:] = 0
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) both kernels for float32 blocks before any stream starts."""
+    ring = FrameRing(64, 2)
+    block = np.zeros((8, 2), dtype=np.float32)
+    picks = np.array([0, 1], dtype=np.int64)
+    ring_write(ring.buffer, block, ring.state, picks, MIX_PICK, 0)
+    ring_read(ring.buffer, ring.state, np.zeros((8, 2), dtype=np.float32), 8)
+    mono = FrameRing(64, 1)
+    ring_write(mono.buffer, block, mono.state, picks[:1], MIX_SUM, 0)

@@ -1,0 +1,1 @@
+"""Music intelligence: theory, chord recognition, melody and lyric models. Never imports Qt."""

@@ -1,0 +1,1 @@
+"""The plugin API and the built-in plugins."""

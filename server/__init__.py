@@ -1,0 +1,1 @@
+"""The optional, self-hostable cloud service for team sync."""

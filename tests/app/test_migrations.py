@@ -1,0 +1,144 @@
+"""Schema migrations: from nothing, from the previous revision with real data, and in step with
+the models."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pycrdt
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from app.projects import ProjectStore
+from app.storage import Base, migrate, open_database
+
+pytestmark = pytest.mark.usefixtures("english")
+
+
+def _database_at(path: Path, revision: str) -> None:
+    """A database migrated only up to ``revision``, as an older Hookline left it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            migrate.upgrade(connection, revision)
+    finally:
+        engine.dispose()
+
+
+def _lyrics_update(text: str) -> bytes:
+    doc: pycrdt.Doc[object] = pycrdt.Doc()
+    with doc.transaction():
+        doc.get("meta", type=pycrdt.Map)["name"] = "Old song"
+        doc.get("lyrics", type=pycrdt.Text).insert(0, text)
+    return doc.get_update()
+
+
+def test_migrations_are_a_single_line_ending_at_head() -> None:
+    assert migrate.known_revisions() == {"0001", "0002"}
+    assert migrate.head_revision() == "0002"
+
+
+def test_upgrade_from_empty_creates_every_table(db_path: Path) -> None:
+    db = open_database(db_path)
+    try:
+        assert db.revision() == migrate.head_revision()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"projects", "project_updates", "blobs", "alembic_version"} <= tables
+    finally:
+        db.close()
+
+
+def test_models_match_the_migrated_schema(db_path: Path) -> None:
+    db = open_database(db_path)
+    try:
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diffs = compare_metadata(context, Base.metadata)
+        assert diffs == []
+    finally:
+        db.close()
+
+
+def test_upgrade_from_0001_keeps_every_row(db_path: Path) -> None:
+    _database_at(db_path, "0001")
+    update = _lyrics_update("Written before the trash existed")
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        columns = {r[1] for r in raw.execute("PRAGMA table_info(projects)")}
+        assert "deleted_at" not in columns
+        raw.execute(
+            "INSERT INTO projects (id, name, created_at, updated_at) VALUES "
+            "('6f1c0d2e-7b1a-4c55-9d0e-3f4a5b6c7d8e', 'Old song', "
+            "'2024-05-01 10:00:00.000000', '2024-05-02 11:30:00.000000')"
+        )
+        raw.execute(
+            "INSERT INTO project_updates (project_id, data, created_at) VALUES "
+            "('6f1c0d2e-7b1a-4c55-9d0e-3f4a5b6c7d8e', ?, '2024-05-02 11:30:00.000000')",
+            (update,),
+        )
+    raw.close()
+
+    db = open_database(db_path)
+    try:
+        assert db.revision() == "0002"
+        inspector = inspect(db.engine)
+        assert "blobs" in inspector.get_table_names()
+        assert "deleted_at" in {c["name"] for c in inspector.get_columns("projects")}
+        store = ProjectStore(db)
+        [info] = store.list()
+        assert (info.name, info.deleted_at) == ("Old song", None)
+        assert info.updated_at.isoformat() == "2024-05-02T11:30:00+00:00"
+        project = store.open(info.id)
+        assert str(project.lyrics) == "Written before the trash existed"
+        assert project.warnings == []
+        project.close()
+    finally:
+        db.close()
+
+    # The old file was copied before the upgrade, and the copy is still at 0001.
+    backup = db_path.with_name("hookline.r0001.bak.sqlite3")
+    with sqlite3.connect(backup) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert raw.execute("SELECT data FROM project_updates").fetchone() == (update,)
+    raw.close()
+
+
+def test_cascade_from_0001_still_works_after_upgrade(db_path: Path) -> None:
+    _database_at(db_path, "0001")
+    db = open_database(db_path)
+    try:
+        store = ProjectStore(db)
+        project = store.create("Gone soon")
+        project.close()
+        store.delete(project.id)
+        store.purge(project.id)
+        with db.engine.connect() as connection:
+            left = connection.exec_driver_sql("SELECT COUNT(*) FROM project_updates").scalar()
+        assert left == 0
+    finally:
+        db.close()
+
+
+def test_downgrade_and_upgrade_again(db_path: Path) -> None:
+    """Every migration can be undone, so a developer can step back while writing the next."""
+    db = open_database(db_path)
+    with db.engine.begin() as connection:
+        migrate.upgrade(connection, "head")  # nothing to do
+    db.close()
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.begin() as connection:
+            from alembic import command
+
+            command.downgrade(migrate.alembic_config(connection), "0001")
+            assert migrate.current_revisions(connection) == ("0001",)
+            assert "blobs" not in inspect(connection).get_table_names()
+    finally:
+        engine.dispose()
+    db = open_database(db_path)
+    assert db.revision() == "0002"
+    db.close()

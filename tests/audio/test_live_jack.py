@@ -1,0 +1,152 @@
+"""The live engine through the real stack: a JACK dummy server, a player process routed into
+Hookline's input by JACK port name, PortAudio in Hookline's capture process, and the analysis
+worker. Assertions are on what the engine reads from the known signals."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from audio.engine import EngineConfig, LiveEngine, LiveReading
+from audio.pitch import tuner_reading
+from audio.stream import ChannelSelection, InputSpec
+from tests.support import signals
+from tests.support.jack import JackServer, Player
+
+pytestmark = pytest.mark.jack
+RATE = 48000
+
+
+@pytest.fixture(scope="module")
+def player(jack_server: JackServer) -> Iterator[Player]:
+    p = Player(jack_server)
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def engine(jack_server: JackServer, player: Player) -> Iterator[LiveEngine]:
+    saved = {k: os.environ.get(k) for k in jack_server.env if k.startswith("JACK_")}
+    os.environ.update({k: v for k, v in jack_server.env.items() if k.startswith("JACK_")})
+    spec = InputSpec(player.ports, RATE, 256, ChannelSelection("pick", (0, 1)))
+    live = LiveEngine(EngineConfig(input=spec, fall_back_to_demo=False))
+    live.start()
+    try:
+        _wait_for(lambda: live.device_ok, 30, "the JACK input to start")
+        yield live
+    finally:
+        live.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def play_and_collect(
+    engine: LiveEngine,
+    player: Player,
+    command: str,
+    settle: float,
+    seconds: float,
+    reset: bool = False,
+) -> list[LiveReading]:
+    player.play(command)
+    time.sleep(settle)
+    if reset:
+        engine.reset_loudness()
+        time.sleep(0.05)
+    first = engine.latest()
+    assert first is not None
+    readings: list[LiveReading] = []
+    version = 0
+    end_t = first.t + seconds
+    deadline = time.monotonic() + seconds + 10
+    while time.monotonic() < deadline:
+        reading, version = engine.wait_reading(version, 0.5)
+        if reading is not None and reading.t > first.t:
+            readings.append(reading)
+            if reading.t >= end_t:
+                return readings
+    raise AssertionError("the engine stopped producing readings")
+
+
+@pytest.mark.parametrize("freq", [41.2, 110.0, 440.0, 1046.5, 1975.5])
+def test_sine_notes_read_within_five_cents(engine: LiveEngine, player: Player, freq: float) -> None:
+    readings = play_and_collect(engine, player, f"sine {freq} -12", settle=0.4, seconds=0.6)
+    expected = tuner_reading(freq, 1.0, 440.0)
+    assert expected is not None
+    voiced = [r for r in readings if r.tuner is not None]
+    assert len(voiced) >= 0.9 * len(readings)
+    cents = [1200 * math.log2(r.pitch_hz / freq) for r in voiced]
+    assert max(abs(c) for c in cents) <= 5.0, cents
+    assert {(r.tuner.note_name, r.tuner.octave) for r in voiced if r.tuner} == {
+        (expected.note_name, expected.octave)
+    }
+
+
+def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
+    readings = play_and_collect(engine, player, "vibrato 440", settle=0.4, seconds=1.5)
+    cents = np.array([1200 * math.log2(r.pitch_hz / 440.0) for r in readings if r.pitch_hz > 0])
+    assert len(cents) >= 0.9 * len(readings)
+    # A ±30 cent vibrato: the readings swing nearly the full depth and centre on A4.
+    assert cents.max() > 20 and cents.min() < -20 and abs(np.median(cents)) < 5
+    assert np.all(np.abs(cents) < 40)
+
+
+def test_ebu_tone_reads_minus_23_lufs(engine: LiveEngine, player: Player) -> None:
+    readings = play_and_collect(engine, player, "ebu", settle=0.5, seconds=3.5, reset=True)
+    last = readings[-1].loudness
+    reference = pyloudnorm.Meter(RATE).integrated_loudness(
+        signals.ebu_tone(4.0, RATE).astype(np.float64)
+    )
+    assert reference == pytest.approx(-23.0, abs=0.05)
+    for value in (last.momentary_lufs, last.short_term_lufs, last.integrated_lufs):
+        assert value == pytest.approx(-23.0, abs=0.1)
+        assert value == pytest.approx(reference, abs=0.3)
+    assert last.true_peak_dbtp == pytest.approx(-23.0, abs=0.3)
+    # peak and RMS per channel: a −23 dBFS sine has an RMS 3.01 dB lower
+    assert readings[-1].levels.peak_dbfs[0] == pytest.approx(-23.0, abs=0.2)
+    assert readings[-1].levels.rms_dbfs[1] == pytest.approx(-26.0, abs=0.2)
+
+
+def test_pink_noise_level_and_loudness_match_pyloudnorm(engine: LiveEngine, player: Player) -> None:
+    loop = signals.pink_noise(8.0, RATE, -20.0)
+    readings = play_and_collect(engine, player, "pink -20", settle=0.5, seconds=8.0, reset=True)
+    ours = readings[-1].loudness.integrated_lufs
+    reference = pyloudnorm.Meter(RATE).integrated_loudness(loop.astype(np.float64))
+    assert ours == pytest.approx(reference, abs=0.3)
+    rms = np.median([r.levels.rms_dbfs[0] for r in readings[20:]])
+    assert rms == pytest.approx(-20.0, abs=1.0)
+
+
+def test_spectrum_peaks_at_the_played_frequency(engine: LiveEngine, player: Player) -> None:
+    readings = play_and_collect(engine, player, "sine 1000 -6", settle=0.3, seconds=0.3)
+    spectrum = readings[-1].spectrum
+    peak = spectrum.frequencies[int(np.argmax(spectrum.level_db))]
+    assert 1000 / 1.03 < peak < 1000 * 1.03
+    assert spectrum.level_db.max() == pytest.approx(-6.0, abs=1.5)
+    columns = engine.spectrogram.drain()
+    assert columns and columns[-1].shape == spectrum.level_db.shape
+
+
+def test_silence_is_unvoiced_and_counters_are_clean(engine: LiveEngine, player: Player) -> None:
+    readings = play_and_collect(engine, player, "silence", settle=0.4, seconds=0.5)
+    assert all(r.tuner is None for r in readings)
+    assert readings[-1].levels.peak_dbfs[0] <= -100
+    assert readings[-1].overflows == 0

@@ -1,0 +1,64 @@
+"""Shared fixtures. Every test runs with its own Hookline home, never the real user folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app import i18n
+from app.paths import AppPaths
+from tests.support.jack import JackServer, unique_server_name
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO_ROOT / ".cache" / "numba"))
+# Never let a test find the developer's real keyring or MIDI/JACK set-up by accident.
+os.environ["JACK_NO_START_SERVER"] = "1"
+os.environ["JACK_NO_AUDIO_RESERVATION"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def hookline_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "hookline-home"
+    monkeypatch.setenv("HOOKLINE_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def app_paths(hookline_home: Path) -> AppPaths:
+    return AppPaths(
+        hookline_home / "config",
+        hookline_home / "data",
+        hookline_home / "logs",
+        hookline_home / "cache",
+    ).ensure()
+
+
+@pytest.fixture(autouse=True)
+def english_by_default() -> Iterator[None]:
+    """Tests start in English and leave the process in English."""
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JackServer]:
+    """A JACK server with the dummy back end for this test session."""
+    log = tmp_path_factory.mktemp("jack") / "jackd.log"
+    server = JackServer(unique_server_name(), log_path=log).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

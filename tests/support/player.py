@@ -1,0 +1,59 @@
+"""A JACK client in its own process that plays known signals from two output ports.
+
+    python -m tests.support.player NAME
+
+prints ``ready`` once its ports exist. Then each line on stdin is a command, answered with
+``ok`` once the new signal plays (looped): ``sine FREQ [LEVEL_DBFS]``, ``vibrato FREQ``,
+``pink RMS_DBFS``, ``ebu``, ``silence``. It exits when stdin closes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import jack
+import numpy as np
+
+from tests.support import signals
+
+
+def make_signal(command: str, rate: int) -> np.ndarray:
+    kind, *args = command.split()
+    if kind == "sine":
+        return signals.sine(float(args[0]), 4.0, rate, float(args[1]) if len(args) > 1 else -6.0)
+    if kind == "vibrato":
+        return signals.vibrato(float(args[0]), 4.0, rate)
+    if kind == "pink":
+        return signals.pink_noise(8.0, rate, float(args[0]))
+    if kind == "ebu":
+        return signals.ebu_tone(4.0, rate)
+    if kind == "silence":
+        return np.zeros((rate, 2), dtype=np.float32)
+    raise ValueError(f"unknown signal {command!r}")
+
+
+def main(name: str) -> None:
+    client = jack.Client(name, no_start_server=True)
+    outs = [client.outports.register(f"out_{i + 1}") for i in range(2)]
+    # (signal, position) swapped as one tuple, so the process thread never sees a mixed state.
+    playing = [(np.zeros((client.samplerate, 2), dtype=np.float32), 0)]
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        audio, start = playing[0]
+        idx = (start + np.arange(frames)) % len(audio)
+        for c, port in enumerate(outs):
+            port.get_array()[:] = audio[idx, c]
+        if playing[0][0] is audio:
+            playing[0] = (audio, (start + frames) % len(audio))
+
+    with client:
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if line.strip():
+                playing[0] = (make_signal(line, client.samplerate), 0)
+                print("ok", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
