@@ -129,6 +129,55 @@ class CaptureProcess:
         )
 
 
+TIMING_ENV = "HOOKLINE_CALLBACK_TIMING"  # benchmarks only: where to save callback timings
+
+
+class CallbackTimer:
+    """Benchmark instrumentation: wraps the callback to record its start/end times and the frame
+    count after each call. Reading the clock creates Python ints, so this is never used outside
+    ``benchmarks/`` (set ``HOOKLINE_CALLBACK_TIMING=path.npz``)."""
+
+    def __init__(self, capacity: int = 1 << 20) -> None:
+        import numpy as np
+
+        self.starts = np.zeros(capacity, dtype=np.int64)
+        self.ends = np.zeros(capacity, dtype=np.int64)
+        self.written = np.zeros(capacity, dtype=np.int64)
+        self.count = np.zeros(1, dtype=np.int64)
+        self.ring: FrameRing | None = None
+
+    def factory(self, ring: FrameRing, picks: Any, mix: int) -> Any:
+        import time
+
+        from audio.stream import make_callback
+
+        inner = make_callback(ring, picks, mix)
+        self.ring = ring
+        clock, starts, ends, written, count = (
+            time.perf_counter_ns, self.starts, self.ends, self.written, self.count)
+        state = ring.state
+
+        def callback(indata: Any, frames: Any, t: Any, status: Any) -> None:
+            begin = clock()
+            inner(indata, frames, t, status)
+            i = count[0]
+            if i < starts.shape[0]:
+                starts[i] = begin
+                ends[i] = clock()
+                written[i] = state[0]
+                count[0] = i + 1
+
+        return callback
+
+    def save(self, path: str) -> None:
+        import numpy as np
+
+        n = int(self.count[0])
+        state = self.ring.state.copy() if self.ring is not None else np.zeros(8, np.int64)
+        np.savez(path, starts=self.starts[:n], ends=self.ends[:n], written=self.written[:n],
+                 state=state)
+
+
 def _child_main(job: dict[str, Any]) -> None:
     from audio import ring as ring_module
     from audio.stream import DeviceInput
@@ -148,8 +197,11 @@ def _child_main(job: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
+    timing_path = os.environ.get(TIMING_ENV)
+    timer = CallbackTimer() if timing_path else None
     try:
-        source = DeviceInput(spec, ring, on_finished=lambda: say({"event": "finished"}))
+        source = DeviceInput(spec, ring, on_finished=lambda: say({"event": "finished"}),
+                             callback_factory=timer.factory if timer else None)
         source.start()
     except StreamError as exc:
         say({"ok": False, "reason": exc.reason, "details": exc.details})
@@ -168,6 +220,8 @@ def _child_main(job: dict[str, Any]) -> None:
     stopper = threading.Thread(target=source.stop, daemon=True)
     stopper.start()
     stopper.join(1.0)
+    if timer is not None and timing_path:
+        timer.save(timing_path)
     # Skip interpreter teardown: PortAudio's at-exit clean-up can hang or abort on a dead host.
     os._exit(0)
 

@@ -14,6 +14,7 @@ back or the user picks another input.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from audio.stream import InputSource, InputSpec, StreamError
 log = logging.getLogger(__name__)
 
 RING_SECONDS = 2.0
+TRACE_ENV = "HOOKLINE_READING_TRACE"  # benchmarks only: save a ReadingTrace here at stop
 RETRY_SECONDS = 1.0
 
 
@@ -80,6 +82,22 @@ def warm_up(sample_rate: int = 48000) -> float:
     return time.perf_counter() - start
 
 
+class ReadingTrace:
+    """Benchmark instrumentation: (stream frame count, perf_counter_ns) of each published
+    reading, in preallocated arrays. Assign to ``LiveEngine.trace`` before ``start()``."""
+
+    def __init__(self, capacity: int = 1 << 18) -> None:
+        self.frames = np.zeros(capacity, dtype=np.int64)
+        self.published_ns = np.zeros(capacity, dtype=np.int64)
+        self.count = 0
+
+    def record(self, frames: int) -> None:
+        if self.count < self.frames.shape[0]:
+            self.frames[self.count] = frames
+            self.published_ns[self.count] = time.perf_counter_ns()
+            self.count += 1
+
+
 class LiveEngine:
     def __init__(self, config: EngineConfig) -> None:
         config.input.validate()
@@ -101,9 +119,15 @@ class LiveEngine:
         self._reset_requested = threading.Event()
         self._retry = True
         self.reference_a = config.reference_a  # read by the worker at every reading
+        self.trace: ReadingTrace | None = None  # benchmarks: record when each reading appeared
+        self._trace_path = ""
 
     # ---- control (main thread) ----
     def start(self) -> None:
+        trace_path = os.environ.get(TRACE_ENV)
+        if trace_path and self.trace is None:
+            self.trace = ReadingTrace()
+            self._trace_path = trace_path
         warm_up(self.sample_rate)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="analysis-worker", daemon=True)
@@ -115,6 +139,11 @@ class LiveEngine:
             self._thread.join(timeout=5)
             self._thread = None
         self.ring.close()
+        if self.trace is not None and self._trace_path:
+            n = self.trace.count
+            np.savez(self._trace_path, frames=self.trace.frames[:n],
+                     published_ns=self.trace.published_ns[:n], rate=self.sample_rate,
+                     hop=self.hop, late_hops=self.late_hops)
 
     def reset_loudness(self) -> None:
         """Ask the worker to clear integrated loudness, LRA, true peak and peak holds."""
@@ -273,3 +302,5 @@ class LiveEngine:
                     published_at=time.perf_counter(),
                 )
             )
+            if self.trace is not None:
+                self.trace.record(hops_done * hop)

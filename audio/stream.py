@@ -94,6 +94,9 @@ class InputSource(Protocol):
     def alive(self) -> bool: ...
 
 
+CallbackFactory = Callable[[FrameRing, np.ndarray, int], Callable[..., None]]
+
+
 def make_callback(ring: FrameRing, picks: np.ndarray, mix: int) -> Callable[..., None]:
     """The PortAudio input callback, with everything it touches bound now."""
     buffer, state, write = ring.buffer, ring.state, ring_write
@@ -108,7 +111,11 @@ class DeviceInput:
     """A PortAudio input stream on a device; the stream thread fills ``ring``."""
 
     def __init__(
-        self, spec: InputSpec, ring: FrameRing, on_finished: Callable[[], None] | None = None
+        self,
+        spec: InputSpec,
+        ring: FrameRing,
+        on_finished: Callable[[], None] | None = None,
+        callback_factory: CallbackFactory | None = None,
     ) -> None:
         spec.validate()
         self.spec = spec
@@ -187,7 +194,7 @@ class DeviceInput:
                     channels=needed,
                     dtype="float32",
                     latency="low",
-                    callback=make_callback(ring, picks, mix),
+                    callback=(callback_factory or make_callback)(ring, picks, mix),
                     finished_callback=self._on_finished,
                 )
             except Exception as exc:
