@@ -6,6 +6,7 @@ Used by the Live view (through a display-rate timer) and by ``hookline listen``.
 from __future__ import annotations
 
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -126,18 +127,32 @@ class LiveSession:
         self.settings = settings
         self.engine: LiveEngine | None = None
         self.messages: list[str] = []
+        self._starter: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
-        return self.engine is not None
+        return self.engine is not None or self.starting
 
     def start(self, device: str | None = None) -> None:
-        """Start (or restart) on the input the settings name, or on ``device``."""
-        from audio.engine import LiveEngine
+        """Start (or restart) on the input the settings name, or on ``device``.
 
+        Returns at once: importing the engine and building it happen on a helper thread, so the
+        window stays responsive; :meth:`poll` shows the engine once it runs.
+        """
         self.stop()
+        config_args = {"device": device}
+        starter = threading.Thread(
+            target=self._start_engine, args=(config_args,), name="live-start", daemon=True
+        )
+        self._starter = starter
+        starter.start()
+
+    def _start_engine(self, config_args: dict[str, Any]) -> None:
         try:
-            engine = LiveEngine(engine_config(self.settings, device=device))
+            from audio.engine import LiveEngine
+
+            engine = LiveEngine(engine_config(self.settings, **config_args))
+            engine.start()
         except StreamError as exc:
             self.messages.append(describe_stream_error(exc))
             return
@@ -146,10 +161,19 @@ class LiveSession:
                 _("The input settings are not valid: {error}").format(error=str(exc))
             )
             return
-        engine.start()
-        self.engine = engine
+        if self._starter is threading.current_thread():
+            self.engine = engine
+        else:  # stopped or restarted meanwhile
+            engine.stop()
+
+    @property
+    def starting(self) -> bool:
+        return self._starter is not None and self._starter.is_alive()
 
     def stop(self) -> None:
+        starter, self._starter = self._starter, None
+        if starter is not None and starter.is_alive():
+            starter.join(timeout=30)
         if self.engine is not None:
             self.engine.stop()
             self.engine = None

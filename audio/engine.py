@@ -128,7 +128,6 @@ class LiveEngine:
         if trace_path and self.trace is None:
             self.trace = ReadingTrace()
             self._trace_path = trace_path
-        warm_up(self.sample_rate)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
@@ -221,6 +220,7 @@ class LiveEngine:
 
     def _run(self) -> None:
         try:
+            warm_up(self.sample_rate)  # here, not in start(): the caller's thread never waits
             self._analyse()
         except Exception:
             log.exception("the analysis worker failed")

@@ -50,7 +50,7 @@ import numpy as np
 from audio import loudness_kernels as k
 
 OVERSAMPLE = 4
-TAPS_PER_PHASE = 16  # a multiple of 4, at most PIECE + 1 (see audio.loudness_kernels)
+TAPS_PER_PHASE = k.TAPS  # the interpolation kernel is written out for 16 taps per branch
 _KAISER_BETA = 7.0
 
 # Analogue prototypes of BS.1770's K-weighting (the standard publishes only the 48 kHz digital
@@ -64,6 +64,7 @@ _HIGHPASS_Q = 0.5003270373238773
 
 MIN_RATE, MAX_RATE = 8_000, 384_000
 _FLOAT32 = np.dtype(np.float32)
+_process_block = k.process_block
 _NO_DATA = -math.inf
 
 
@@ -131,8 +132,10 @@ def channel_weights(channels: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _interpolator() -> tuple[np.ndarray, float]:
-    """The computed polyphase branches (branch-major, TAPS_PER_PHASE each) and their |tap| bound."""
+def _interpolator() -> tuple[np.ndarray, float, int]:
+    """The computed polyphase branches (branch-major, TAPS_PER_PHASE each), the largest sum of
+    |tap| over a branch, and how many inputs the outputs lag (all branches' outputs for input
+    ``i`` lie before input ``i - lag + 1``)."""
     from scipy.signal import firwin  # construction time only
 
     n = OVERSAMPLE * TAPS_PER_PHASE - 1  # odd: centred on an input sample
@@ -147,7 +150,7 @@ def _interpolator() -> tuple[np.ndarray, float]:
     rows = [h[r::OVERSAMPLE][:TAPS_PER_PHASE] for r in range(OVERSAMPLE) if r != identity]
     taps = np.concatenate([np.pad(r, (0, TAPS_PER_PHASE - len(r))) for r in rows])
     bound = max(float(np.abs(r).sum()) for r in rows)
-    return taps, bound
+    return taps, bound, -(-centre // OVERSAMPLE)
 
 
 def _db(amplitude: float) -> float:
@@ -184,26 +187,26 @@ class LoudnessMeter:
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self._true_peak = bool(true_peak)
-        taps, bound = _interpolator()
+        taps, bound, _ = _interpolator()
         shelf, highpass = k_weighting(sample_rate)
-        cols = k.C_COLS + TAPS_PER_PHASE - 1
         at_chan = k.P_WEIGHTS + channels
-        at_meter = at_chan + channels * cols
+        at_meter = at_chan + channels * k.C_COLS
         at_hist = at_meter + k.M_SIZE
         at_scratch = at_hist + 4 * k.HIST_BINS
-        self._state = np.zeros(at_scratch + k.PMAX_AT + channels * k.MAX_PIECES)
+        self._state = np.zeros(at_scratch + k.scratch_words(channels))
         params = self._state[:at_chan]
         params[0:5], params[5:10] = shelf, highpass
         params[k.P_HOP] = max(1, round(sample_rate / 10))
-        params[k.P_TAPS] = TAPS_PER_PHASE
         params[k.P_PHASES] = OVERSAMPLE - 1
         params[k.P_BOUND] = bound
+        params[k.P_TRUE_PEAK] = float(self._true_peak)
         params[k.P_CHAN : k.P_SCRATCH + 1] = at_chan, at_meter, at_hist, at_scratch
         params[k.P_WEIGHTS :] = w
-        self._chan = self._state[at_chan:at_meter].reshape(channels, cols)
+        self._chan = self._state[at_chan:at_meter].reshape(channels, k.C_COLS)
         self._meter = self._state[at_meter:at_hist]
         self._hist = self._state[at_hist:at_scratch].reshape(4, k.HIST_BINS)
-        self._state[at_scratch : at_scratch + k.F32_WORDS].view(np.float32)[: taps.size] = taps
+        float32_area = self._state[at_scratch + channels * k.MAX_PIECES :].view(np.float32)
+        float32_area[: taps.size] = taps
         self._summary = np.zeros(2)
 
     def process(self, block: np.ndarray) -> None:
@@ -216,7 +219,7 @@ class LoudnessMeter:
             and block.shape[1] == self.channels
         ):
             block = self._conform(block)
-        k.process_block(block, self._state, self._true_peak)
+        _process_block(block, self._state)
 
     def _conform(self, block: np.ndarray) -> np.ndarray:
         """The slow path: copy to C-contiguous, writable float32 (a new Numba signature would
@@ -251,12 +254,15 @@ class LoudnessMeter:
 
     def reset(self) -> None:
         """Start a new measurement: clears every reading (integrated, LRA, peaks, windows,
-        counters). Filter and interpolator memory is kept, so no start-up transient follows."""
+        counters). Filter and interpolator memory is kept, so no start-up transient follows; the
+        interpolated points that still lie before the reset (the first 8 inputs' worth) are not
+        counted as true peaks."""
         self._meter[:] = 0.0
         self._hist[:] = 0.0
         self._chan[:, k.C_SUM] = 0.0
         self._chan[:, k.C_PEAK] = 0.0
         self._chan[:, k.C_TRUE_PEAK] = 0.0
+        self._chan[:, k.C_SKIP] = _interpolator()[2]
 
 
 def _frames(samples: np.ndarray) -> np.ndarray:

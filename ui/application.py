@@ -19,6 +19,7 @@ from app.i18n import _, current_language
 from app.paths import default_paths
 from app.storage import StorageError
 from ui.crash import install_crash_handling
+from ui.live import install_live_view
 from ui.main_window import MainWindow
 from ui.messages import show_message
 from ui.qt_language import install_qt_translator, layout_direction
@@ -115,6 +116,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         apply_theme(app, str(context.settings.get("ui.theme")))
         crash = install_crash_handling(context.paths.log_file)
         window = MainWindow(context)
+        install_live_view(window)  # its session starts once the window is on screen
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))
         window.closed.connect(app.quit)

@@ -18,5 +18,6 @@ def _open_gui(language: str | None = None, quit_after: float | None = None) -> i
 
 
 def main(argv: list[str] | None = None) -> None:
-    build_cli(open_gui=_open_gui)(args=argv if argv is not None else sys.argv[1:],
-                                  prog_name="hookline")
+    build_cli(open_gui=_open_gui)(
+        args=argv if argv is not None else sys.argv[1:], prog_name="hookline"
+    )

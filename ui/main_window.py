@@ -35,10 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import hardware
 from app.context import AppContext
 from app.i18n import _
 from app.projects import Project, ProjectError
-from app import hardware
 from ui.about import AboutDialog
 from ui.messages import show_message
 from ui.qt_language import layout_direction

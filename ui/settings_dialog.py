@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import hardware
 from app.i18n import LANGUAGES, _, format_decimal, ngettext
 from app.settings import OPTIONS_BY_KEY, Settings, Value
-from app import hardware
 from ui.messages import show_message
 from ui.qt_language import layout_direction
 

@@ -14,14 +14,33 @@ from tests.support.jack import JackServer, Player
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOOKLINE = [sys.executable, "-c", "from ui.launcher import main; main()"]
-FIELDS = {"t", "pitch_hz", "note", "cents", "confidence", "peak_dbfs", "rms_dbfs",
-          "lufs_momentary", "lufs_short_term", "lufs_integrated", "true_peak_dbtp", "xruns",
-          "overflows"}
+FIELDS = {
+    "t",
+    "pitch_hz",
+    "note",
+    "cents",
+    "confidence",
+    "peak_dbfs",
+    "rms_dbfs",
+    "lufs_momentary",
+    "lufs_short_term",
+    "lufs_integrated",
+    "true_peak_dbtp",
+    "xruns",
+    "overflows",
+}
 
 
 def _listen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HOOKLINE, "listen", *args], capture_output=True, text=True,
-                          timeout=120, cwd=REPO_ROOT, env=env, check=False)
+    return subprocess.run(
+        [*HOOKLINE, "listen", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=env,
+        check=False,
+    )
 
 
 def test_demo_input_prints_ten_readings_a_second() -> None:
@@ -56,8 +75,12 @@ def test_listen_to_a_jack_port_by_name(jack_server: JackServer, player: Player) 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
-    [(["--block", "32"], "64"), (["--rate", "12345"], "12345"), (["--channels", "0"], "0"),
-     (["--input", "jack:"], "jack:")],
+    [
+        (["--block", "32"], "64"),
+        (["--rate", "12345"], "12345"),
+        (["--channels", "0"], "0"),
+        (["--input", "jack:"], "jack:"),
+    ],
 )
 def test_bad_options_give_a_clear_error(args: list[str], needle: str) -> None:
     out = _listen("--input", "demo", "--seconds", "1", *args)

@@ -19,11 +19,10 @@ from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from app import i18n
+from app import hardware, i18n
 from app.context import AppContext
 from app.paths import AppPaths
 from audio.midi_ports import MidiPorts
-from app import hardware
 from ui.main_window import MainWindow
 from ui.qt_language import install_qt_translator, layout_direction
 from ui.theme import apply_theme

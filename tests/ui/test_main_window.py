@@ -8,8 +8,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QMenu
 from pytestqt.qtbot import QtBot
 
-from app.context import AppContext
 from app import hardware
+from app.context import AppContext
 from ui.main_window import MainWindow
 from ui.rooms import ROOM_KEYS, RoomPlaceholder
 from ui.window_state import WindowState

@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox
 from pytestqt.qtbot import QtBot
 
+from app import hardware
 from app.settings import Settings
 from audio.midi_ports import MidiPorts
-from app import hardware
 from ui.main_window import MainWindow
 from ui.settings_dialog import SettingsDialog
 from ui.theme import theme_colors
