@@ -140,9 +140,14 @@ class LiveEngine:
         self.ring.close()
         if self.trace is not None and self._trace_path:
             n = self.trace.count
-            np.savez(self._trace_path, frames=self.trace.frames[:n],
-                     published_ns=self.trace.published_ns[:n], rate=self.sample_rate,
-                     hop=self.hop, late_hops=self.late_hops)
+            np.savez(
+                self._trace_path,
+                frames=self.trace.frames[:n],
+                published_ns=self.trace.published_ns[:n],
+                rate=self.sample_rate,
+                hop=self.hop,
+                late_hops=self.late_hops,
+            )
 
     def reset_loudness(self) -> None:
         """Ask the worker to clear integrated loudness, LRA, true peak and peak holds."""
@@ -272,7 +277,9 @@ class LiveEngine:
                     continue
                 time.sleep(poll)
                 continue
-            backlog = self.ring.available() >= hop
+            # Behind means more than one device block beyond this hop is waiting; a block that
+            # simply carries two hops is not late.
+            backlog = self.ring.available() >= hop + self.config.input.block_size
             level_meter.process(block)
             loudness.process(block)
             np.mean(block, axis=1, out=mono)

@@ -125,6 +125,9 @@ def open_database(path: Path) -> Database:
         raise _as_storage_error(exc, path) from exc
     current = _inspect_file(path)
     engine = _create_engine(path)
+    if current is not None and current == migrate.head_revision():
+        log.info("database %s open at revision %s", path, current)
+        return Database(path, engine)  # up to date: no migration, no Alembic import
     try:
         with engine.begin() as connection:
             _check_revisions(connection, path)  # again, now under the write lock

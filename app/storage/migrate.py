@@ -9,14 +9,18 @@ Thread contract: called by :func:`app.storage.open_database`, on the thread that
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only when a database needs an upgrade (or a check under the write lock):
+# an up-to-date database opens without it, which saves start-up time and memory.
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -24,6 +28,8 @@ VERSION_TABLE = "alembic_version"
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config built in code; ``connection`` is handed to ``env.py`` if given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -31,24 +37,40 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+_REVISION_LINE = re.compile(r'^(down_)?revision(?::[^=]*)?=\s*(?:"([^"]*)"|None)', re.MULTILINE)
+
+
+@cache
+def _revision_graph() -> dict[str, str | None]:
+    """revision -> down_revision, read from the scripts' text (no Alembic import needed)."""
+    graph: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = {bool(m.group(1)): m.group(2) for m in _REVISION_LINE.finditer(script.read_text())}
+        if found.get(False):
+            graph[str(found[False])] = found.get(True)
+    return graph
+
+
 @cache
 def known_revisions() -> frozenset[str]:
     """Every revision this build of Hookline knows how to read."""
-    script = ScriptDirectory.from_config(alembic_config())
-    return frozenset(s.revision for s in script.walk_revisions())
+    return frozenset(_revision_graph())
 
 
 @cache
 def head_revision() -> str:
-    """The newest revision this build creates."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError("no migrations found in " + str(MIGRATIONS_DIR))
-    return head
+    """The newest revision this build creates (the one no other revision builds on)."""
+    graph = _revision_graph()
+    heads = set(graph) - {down for down in graph.values() if down}
+    if len(heads) != 1:
+        raise RuntimeError(f"expected one head revision in {MIGRATIONS_DIR}, found {heads}")
+    return heads.pop()
 
 
 def current_revisions(connection: Connection) -> tuple[str, ...]:
     """The revisions stamped in the database (empty for a new database)."""
+    from alembic.runtime.migration import MigrationContext
+
     return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
@@ -66,4 +88,6 @@ def foreign_tables(connection: Connection) -> list[str]:
 
 def upgrade(connection: Connection, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` inside the caller's transaction."""
+    from alembic import command
+
     command.upgrade(alembic_config(connection), revision)

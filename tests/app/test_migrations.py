@@ -142,3 +142,15 @@ def test_downgrade_and_upgrade_again(db_path: Path) -> None:
     db = open_database(db_path)
     assert db.revision() == "0002"
     db.close()
+
+
+def test_the_fast_revision_reader_agrees_with_alembic() -> None:
+    """Start-up reads revisions from the scripts' text to avoid importing Alembic; that reading
+    must match Alembic's own."""
+    from alembic.script import ScriptDirectory
+
+    from app.storage import migrate
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert migrate.known_revisions() == {s.revision for s in script.walk_revisions()}
+    assert migrate.head_revision() == script.get_current_head()
