@@ -89,11 +89,9 @@ class DemoInput:
         self.ring = ring
         self.sample_rate = sample_rate
         self.block_size = block_size
-        loop = render_loop(sample_rate)
-        # Repeat the loop so that every block is a contiguous slice with no wrap-around.
-        reps = int(np.ceil((len(loop) + block_size) / len(loop))) + 1
-        self._audio = np.ascontiguousarray(np.tile(loop, (reps, 1)))
-        self._loop_frames = len(loop)
+        self._audio = render_loop(sample_rate)
+        self._loop_frames = len(self._audio)
+        self._wrap = np.zeros((block_size, 2), dtype=np.float32)  # a block across the loop end
         self._picks = np.arange(ring.channels, dtype=np.int64)
         self._running = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,8 +115,16 @@ class DemoInput:
         position = 0
         deadline = time.monotonic()
         buffer, state, picks = self.ring.buffer, self.ring.state, self._picks
+        audio, wrap, n = self._audio, self._wrap, self.block_size
         while self._running.is_set():
-            block = self._audio[position : position + self.block_size]
+            end = position + n
+            if end <= self._loop_frames:
+                block = audio[position:end]
+            else:  # the block crosses the loop's end: join its two pieces
+                head = self._loop_frames - position
+                wrap[:head] = audio[position:]
+                wrap[head:] = audio[: n - head]
+                block = wrap
             ring_write(buffer, block, state, picks, MIX_PICK, 0)
             position = (position + self.block_size) % self._loop_frames
             deadline += period
