@@ -18,9 +18,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test setup setup-test system-run system-test catalogs extract lint typecheck pytest clean
 
-## run: set everything up and start the app
+## run: set everything up and start the app (ARGS="..." passes options, e.g. --language de)
 run: setup catalogs
-	$(BIN)/hookline
+	$(BIN)/hookline $(ARGS)
 
 ## test: set everything up and run the whole suite (lint, types, tests)
 test: setup-test catalogs lint typecheck pytest

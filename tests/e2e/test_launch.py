@@ -51,6 +51,27 @@ def test_window_opens_on_xcb_without_errors(tmp_path: Path, x_display: str, lang
         assert marker not in proc.stderr, proc.stderr
 
 
+def test_make_run_opens_the_window(tmp_path: Path, x_display: str) -> None:
+    """The README's first command, as a newcomer runs it (set-up steps are no-ops here)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "MAKEFLAGS")}
+    home = tmp_path / "home"
+    env.update(DISPLAY=x_display, HOOKLINE_HOME=str(home))
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "run", "ARGS=--quit-after 3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO_ROOT,
+        env=env,
+        check=False,
+    )
+    log = (home / "logs" / "hookline.log").read_text(encoding="utf-8")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "main window shown" in log and "platform xcb" in log
+    for marker in BAD_MARKERS:
+        assert marker not in log, log
+
+
 def test_no_display_gives_a_clear_message(tmp_path: Path) -> None:
     env = {
         k: v
