@@ -154,7 +154,12 @@ class CallbackTimer:
         inner = make_callback(ring, picks, mix)
         self.ring = ring
         clock, starts, ends, written, count = (
-            time.perf_counter_ns, self.starts, self.ends, self.written, self.count)
+            time.perf_counter_ns,
+            self.starts,
+            self.ends,
+            self.written,
+            self.count,
+        )
         state = ring.state
 
         def callback(indata: Any, frames: Any, t: Any, status: Any) -> None:
@@ -174,8 +179,9 @@ class CallbackTimer:
 
         n = int(self.count[0])
         state = self.ring.state.copy() if self.ring is not None else np.zeros(8, np.int64)
-        np.savez(path, starts=self.starts[:n], ends=self.ends[:n], written=self.written[:n],
-                 state=state)
+        np.savez(
+            path, starts=self.starts[:n], ends=self.ends[:n], written=self.written[:n], state=state
+        )
 
 
 def _child_main(job: dict[str, Any]) -> None:
@@ -200,8 +206,12 @@ def _child_main(job: dict[str, Any]) -> None:
     timing_path = os.environ.get(TIMING_ENV)
     timer = CallbackTimer() if timing_path else None
     try:
-        source = DeviceInput(spec, ring, on_finished=lambda: say({"event": "finished"}),
-                             callback_factory=timer.factory if timer else None)
+        source = DeviceInput(
+            spec,
+            ring,
+            on_finished=lambda: say({"event": "finished"}),
+            callback_factory=timer.factory if timer else None,
+        )
         source.start()
     except StreamError as exc:
         say({"ok": False, "reason": exc.reason, "details": exc.details})

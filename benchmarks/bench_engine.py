@@ -60,11 +60,14 @@ def engine_cpu(seconds: float, workdir: Path) -> dict[str, float]:
         player.close()
         server.stop()
     wall = t1 - t0
-    return {"seconds": wall, "worker_cpu_share": (w1 - w0) / wall,
-            "capture_cpu_share": (c1 - c0) / wall,
-            "engine_cpu_share": (w1 - w0 + c1 - c0) / wall,
-            "overflows": reading.overflows if reading else -1,
-            "late_hops": reading.late_hops if reading else -1}
+    return {
+        "seconds": wall,
+        "worker_cpu_share": (w1 - w0) / wall,
+        "capture_cpu_share": (c1 - c0) / wall,
+        "engine_cpu_share": (w1 - w0 + c1 - c0) / wall,
+        "overflows": reading.overflows if reading else -1,
+        "late_hops": reading.late_hops if reading else -1,
+    }
 
 
 def start_up(runs: int, workdir: Path) -> dict[str, float]:
@@ -72,22 +75,30 @@ def start_up(runs: int, workdir: Path) -> dict[str, float]:
     for i in range(runs + 1):  # run 0 fills the kernel caches and is not counted
         home = workdir / f"home-{i}"
         (home / "config").mkdir(parents=True, exist_ok=True)
-        (home / "config" / "settings.json").write_text(json.dumps(
-            {"version": 2, "values": {"audio.input_device": "demo"}}))
+        (home / "config" / "settings.json").write_text(
+            json.dumps({"version": 2, "values": {"audio.input_device": "demo"}})
+        )
         env = dict(os.environ, HOOKLINE_HOME=str(home), QT_QPA_PLATFORM="offscreen")
         log = home / "logs" / "hookline.log"
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-c", "from ui.launcher import main; main()",
-                                 "--quit-after", "7"], cwd=REPO_ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from ui.launcher import main; main()", "--quit-after", "7"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shown = None
         while proc.poll() is None and time.monotonic() - started < 60:
             if shown is None and log.exists() and "main window shown" in log.read_text():
                 shown = time.monotonic() - started
             if shown is not None and time.monotonic() - started > 5.0:
                 status = Path(f"/proc/{proc.pid}/status").read_text()
-                rss_kb = next(int(line.split()[1]) for line in status.splitlines()
-                              if line.startswith("VmRSS:"))
+                rss_kb = next(
+                    int(line.split()[1])
+                    for line in status.splitlines()
+                    if line.startswith("VmRSS:")
+                )
                 break
             time.sleep(0.01)
         proc.wait(timeout=60)
@@ -97,8 +108,12 @@ def start_up(runs: int, workdir: Path) -> dict[str, float]:
             times.append(shown)
             rss.append(rss_kb / 1024)
     times.sort()
-    return {"runs": runs, "start_median_s": times[len(times) // 2], "start_max_s": times[-1],
-            "idle_rss_mb": max(rss)}
+    return {
+        "runs": runs,
+        "start_median_s": times[len(times) // 2],
+        "start_max_s": times[-1],
+        "idle_rss_mb": max(rss),
+    }
 
 
 def main() -> None:
@@ -110,15 +125,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hookline-bench-") as tmp:
         cpu = engine_cpu(args.seconds, Path(tmp))
         start = start_up(args.runs, Path(tmp))
-    print(table(["measure", "value", "target"], [
-        ["engine CPU (worker + capture), % of one core", 100 * cpu["engine_cpu_share"], "≤ 10"],
-        ["  analysis worker thread, %", 100 * cpu["worker_cpu_share"], ""],
-        ["  capture process, %", 100 * cpu["capture_cpu_share"], ""],
-        ["ring overflows / late hops", f"{cpu['overflows']} / {cpu['late_hops']}", "0"],
-        ["start to window, median s", start["start_median_s"], "≤ 2"],
-        ["start to window, max s", start["start_max_s"], ""],
-        ["idle RSS (Live view on demo), MB", start["idle_rss_mb"], "≤ 300"],
-    ]))
+    print(
+        table(
+            ["measure", "value", "target"],
+            [
+                [
+                    "engine CPU (worker + capture), % of one core",
+                    100 * cpu["engine_cpu_share"],
+                    "≤ 10",
+                ],
+                ["  analysis worker thread, %", 100 * cpu["worker_cpu_share"], ""],
+                ["  capture process, %", 100 * cpu["capture_cpu_share"], ""],
+                ["ring overflows / late hops", f"{cpu['overflows']} / {cpu['late_hops']}", "0"],
+                ["start to window, median s", start["start_median_s"], "≤ 2"],
+                ["start to window, max s", start["start_max_s"], ""],
+                ["idle RSS (Live view on demo), MB", start["idle_rss_mb"], "≤ 300"],
+            ],
+        )
+    )
     final_json({"bench": "engine", "cpu": cpu, "startup": start})
 
 

@@ -31,25 +31,51 @@ from tests.support.jack import JackServer, Player, unique_server_name
 
 
 def run_period(period: int, seconds: float, workdir: Path) -> dict[str, float]:
-    server = JackServer(unique_server_name(), period=period,
-                        log_path=workdir / f"jackd-{period}.log").start()
+    server = JackServer(
+        unique_server_name(), period=period, log_path=workdir / f"jackd-{period}.log"
+    ).start()
     player = Player(server, name=f"bench-player-{period}")
     try:
         player.play("pink -20")
         home = workdir / f"home-{period}"
         (home / "config").mkdir(parents=True, exist_ok=True)
-        (home / "config" / "settings.json").write_text(json.dumps({"version": 2, "values": {
-            "audio.input_device": player.ports, "audio.block_size": period,
-            "audio.sample_rate": 48000, "ui.language": "en"}}))
+        (home / "config" / "settings.json").write_text(
+            json.dumps(
+                {
+                    "version": 2,
+                    "values": {
+                        "audio.input_device": player.ports,
+                        "audio.block_size": period,
+                        "audio.sample_rate": 48000,
+                        "ui.language": "en",
+                    },
+                }
+            )
+        )
         timing = workdir / f"callbacks-{period}.npz"
         trace = workdir / f"readings-{period}.npz"
-        env = dict(server.env, HOOKLINE_HOME=str(home), QT_QPA_PLATFORM="offscreen",
-                   HOOKLINE_CALLBACK_TIMING=str(timing), HOOKLINE_READING_TRACE=str(trace))
+        env = dict(
+            server.env,
+            HOOKLINE_HOME=str(home),
+            QT_QPA_PLATFORM="offscreen",
+            HOOKLINE_CALLBACK_TIMING=str(timing),
+            HOOKLINE_READING_TRACE=str(trace),
+        )
         app = subprocess.run(
-            [sys.executable, "-c", "from ui.launcher import main; main()",
-             "--quit-after", str(seconds)],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120,
-            check=False)
+            [
+                sys.executable,
+                "-c",
+                "from ui.launcher import main; main()",
+                "--quit-after",
+                str(seconds),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+            check=False,
+        )
         if app.returncode != 0 or not timing.exists() or not trace.exists():
             raise SystemExit(f"the app run failed ({app.returncode}):\n{app.stderr[-3000:]}")
     finally:
@@ -68,18 +94,26 @@ def run_period(period: int, seconds: float, workdir: Path) -> dict[str, float]:
     k = np.searchsorted(cb["written"], first_new, side="right")
     ok = k < len(cb["ends"])
     latency_ms = (published[ok] - cb["ends"][k[ok]]) / 1e6
-    latency_ms = latency_ms[len(latency_ms) // 20:]  # drop the first seconds (start-up)
+    latency_ms = latency_ms[len(latency_ms) // 20 :]  # drop the first seconds (start-up)
     p50, p99 = percentiles(durations_us)
     l50, l99 = percentiles(latency_ms)
     hop_ms = float(tr["hop"]) / float(tr["rate"]) * 1e3
     return {
-        "period": period, "seconds": seconds, "callbacks": len(durations_us),
-        "cb_p50_us": p50, "cb_p99_us": p99, "cb_max_us": float(durations_us.max()),
+        "period": period,
+        "seconds": seconds,
+        "callbacks": len(durations_us),
+        "cb_p50_us": p50,
+        "cb_p99_us": p99,
+        "cb_max_us": float(durations_us.max()),
         "cb_p99_share_of_period": p99 / period_us,
-        "xruns": int(state[3]), "ring_overflows": int(state[2]),
-        "latency_p50_ms": l50, "latency_p99_ms": l99,
-        "latency_max_ms": float(latency_ms.max()), "hop_ms": hop_ms,
-        "latency_target_ms": hop_ms + 5.0, "late_hops": int(tr["late_hops"]),
+        "xruns": int(state[3]),
+        "ring_overflows": int(state[2]),
+        "latency_p50_ms": l50,
+        "latency_p99_ms": l99,
+        "latency_max_ms": float(latency_ms.max()),
+        "hop_ms": hop_ms,
+        "latency_target_ms": hop_ms + 5.0,
+        "late_hops": int(tr["late_hops"]),
     }
 
 
@@ -95,12 +129,39 @@ def main() -> None:
             started = time.monotonic()
             results.append(run_period(period, args.seconds, Path(tmp)))
             print(f"period {period}: done in {time.monotonic() - started:.0f} s", flush=True)
-    print(table(
-        ["period", "callbacks", "cb p50 µs", "cb p99 µs", "cb max µs", "p99/period", "xruns",
-         "overflows", "lat p50 ms", "lat p99 ms", "target ms"],
-        [[r["period"], r["callbacks"], r["cb_p50_us"], r["cb_p99_us"], r["cb_max_us"],
-          f"{100 * r['cb_p99_share_of_period']:.2f} %", r["xruns"], r["ring_overflows"],
-          r["latency_p50_ms"], r["latency_p99_ms"], r["latency_target_ms"]] for r in results]))
+    print(
+        table(
+            [
+                "period",
+                "callbacks",
+                "cb p50 µs",
+                "cb p99 µs",
+                "cb max µs",
+                "p99/period",
+                "xruns",
+                "overflows",
+                "lat p50 ms",
+                "lat p99 ms",
+                "target ms",
+            ],
+            [
+                [
+                    r["period"],
+                    r["callbacks"],
+                    r["cb_p50_us"],
+                    r["cb_p99_us"],
+                    r["cb_max_us"],
+                    f"{100 * r['cb_p99_share_of_period']:.2f} %",
+                    r["xruns"],
+                    r["ring_overflows"],
+                    r["latency_p50_ms"],
+                    r["latency_p99_ms"],
+                    r["latency_target_ms"],
+                ]
+                for r in results
+            ],
+        )
+    )
     final_json({"bench": "live", "runs": results})
 
 
