@@ -32,6 +32,11 @@ PRINT_INTERVAL = 0.1  # seconds of audio between printed readings
 @click.option("--block", type=int, default=None, help=_("Block size in frames (64–2048)."))
 @click.option("--channels", default=None, help=_('"1", "1,2" or "sum".'))
 @click.option(
+    "--monitor",
+    default=None,
+    help=_('Play what is analysed on this output device (default: setting; "" for none).'),
+)
+@click.option(
     "--seconds",
     type=click.FloatRange(min=0.0),
     default=None,
@@ -43,6 +48,7 @@ def listen(
     rate: int | None,
     block: int | None,
     channels: str | None,
+    monitor: str | None,
     seconds: float | None,
     as_json: bool,
 ) -> None:
@@ -53,7 +59,7 @@ def listen(
     logs.configure(paths.log_file)
     settings = Settings.load(paths.settings_file)
     try:
-        engine = LiveEngine(engine_config(settings, device, rate, block, channels))
+        engine = LiveEngine(engine_config(settings, device, rate, block, channels, monitor))
     except (StreamError, ValueError) as exc:
         message = str(exc)
         if isinstance(exc, StreamError):

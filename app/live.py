@@ -26,6 +26,7 @@ def engine_config(
     rate: int | None = None,
     block: int | None = None,
     channels: str | None = None,
+    monitor: str | None = None,
 ) -> EngineConfig:
     """The engine configuration the settings (and any command-line overrides) ask for."""
     device = str(settings.get("audio.input_device")) if device is None else device
@@ -36,6 +37,7 @@ def engine_config(
         sample_rate=int(settings.get("audio.sample_rate")) if rate is None else rate,
         block_size=int(settings.get("audio.block_size")) if block is None else block,
         selection=ChannelSelection.parse(channels or str(settings.get("audio.channels"))),
+        monitor=str(settings.get("audio.monitor_device")) if monitor is None else monitor,
     )
     return EngineConfig(input=spec, reference_a=float(settings.get("audio.reference_a")))
 

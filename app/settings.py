@@ -74,6 +74,12 @@ OPTIONS: tuple[Option, ...] = (
         N_("Audio input: empty for the system default, 'demo' for the built-in demo input"),
     ),
     Option(
+        "audio.monitor_device",
+        str,
+        "",
+        N_("Monitor output that plays what is analysed: empty for none"),
+    ),
+    Option(
         "audio.channels",
         str,
         "1,2",

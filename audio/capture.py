@@ -84,6 +84,8 @@ class CaptureProcess:
             line = self._child.stdout.readline()
             try:
                 result.update(json.loads(line))
+                if "ok" not in result:
+                    raise ValueError("no reply")
             except ValueError:
                 result.update(
                     ok=False,
@@ -225,7 +227,17 @@ def _child_main(job: dict[str, Any]) -> None:
             }
         )
         os._exit(0)
-    say({"ok": True, "name": source.name, "latency": source.latency})
+    try:
+        say({"ok": True, "name": source.name, "latency": source.latency})
+    except Exception as exc:  # never leave the parent waiting on a reply that cannot come
+        say(
+            {
+                "ok": False,
+                "reason": "open-failed",
+                "details": {"device": spec.device, "error": str(exc)},
+            }
+        )
+        os._exit(0)
     sys.stdin.read()  # until the parent closes our stdin or dies
     stopper = threading.Thread(target=source.stop, daemon=True)
     stopper.start()

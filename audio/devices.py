@@ -102,9 +102,25 @@ def find_input_device(name_or_index: str | int | None) -> AudioDevice | None:
 
     ``None`` or "" is the system default input. Returns None when nothing matches.
     """
-    devices = [d for d in list_audio_devices() if d.max_input_channels > 0]
+    return _find_device(name_or_index, output=False)
+
+
+def find_output_device(name_or_index: str | int | None) -> AudioDevice | None:
+    """Like :func:`find_input_device`, for devices that can play (the monitor output)."""
+    return _find_device(name_or_index, output=True)
+
+
+def _find_device(name_or_index: str | int | None, output: bool) -> AudioDevice | None:
+    devices = [
+        d
+        for d in list_audio_devices()
+        if (d.max_output_channels if output else d.max_input_channels) > 0
+    ]
     if name_or_index in (None, ""):
-        return next((d for d in devices if d.is_default_input), devices[0] if devices else None)
+        default = next(
+            (d for d in devices if (d.is_default_output if output else d.is_default_input)), None
+        )
+        return default or (devices[0] if devices else None)
     if isinstance(name_or_index, int) or str(name_or_index).isdigit():
         index = int(name_or_index)
         return next((d for d in devices if d.index == index), None)

@@ -87,6 +87,24 @@ def ring_read(ring, state, out, advance):
     return True
 
 
+@njit(cache=True, **_NO_NRT)
+def monitor_copy(block, outdata, channels, mix):
+    """Copy what is analysed to the monitor output: the picked channels (repeated if the output
+    has more channels than were picked), or the mean of all inputs for a sum."""
+    n_out = outdata.shape[1]
+    for i in range(block.shape[0]):
+        if mix == MIX_SUM:
+            acc = 0.0
+            for c in range(block.shape[1]):
+                acc += block[i, c]
+            value = acc / block.shape[1]
+            for o in range(n_out):
+                outdata[i, o] = value
+        else:
+            for o in range(n_out):
+                outdata[i, o] = block[i, channels[o % channels.shape[0]]]
+
+
 class FrameRing:
     """Preallocated frames for one stream. Build and warm it before the stream starts.
 
@@ -185,5 +203,6 @@ def warm_up() -> None:
     picks = np.array([0, 1], dtype=np.int64)
     ring_write(ring.buffer, block, ring.state, picks, MIX_PICK, 0)
     ring_read(ring.buffer, ring.state, np.zeros((8, 2), dtype=np.float32), 8)
+    monitor_copy(block, np.zeros((8, 2), dtype=np.float32), picks, MIX_PICK)
     mono = FrameRing(64, 1)
     ring_write(mono.buffer, block, mono.state, picks[:1], MIX_SUM, 0)

@@ -19,10 +19,11 @@ from audio.devices import (
     AudioUnavailable,
     _sounddevice,
     find_input_device,
+    find_output_device,
     list_audio_devices,
 )
 from audio.jack_ports import JACK_HOST_API, JackRouter, JackRoutingError, parse_ports
-from audio.ring import MIX_PICK, MIX_SUM, FrameRing, ring_write
+from audio.ring import MIX_PICK, MIX_SUM, FrameRing, monitor_copy, ring_write
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class InputSpec:
     sample_rate: int = 48000
     block_size: int = 256
     selection: ChannelSelection = ChannelSelection("pick", (0, 1))
+    monitor: str = ""  # output device that plays what is analysed; "" for no monitor
 
     def validate(self) -> None:
         if self.sample_rate not in SAMPLE_RATES:
@@ -95,6 +97,18 @@ class InputSource(Protocol):
 
 
 CallbackFactory = Callable[[FrameRing, np.ndarray, int], Callable[..., None]]
+
+
+def make_monitor_callback(ring: FrameRing, picks: np.ndarray, mix: int) -> Callable[..., None]:
+    """The duplex callback when a monitor output is open: the ring write, then the copy of the
+    analysed channels to the output, both compiled, both bound now."""
+    buffer, state, write, copy = ring.buffer, ring.state, ring_write, monitor_copy
+
+    def callback(indata: Any, outdata: Any, frames: Any, time: Any, status: Any) -> None:
+        write(buffer, indata, state, picks, mix, status._flags)
+        copy(indata, outdata, picks, mix)
+
+    return callback
 
 
 def make_callback(ring: FrameRing, picks: np.ndarray, mix: int) -> Callable[..., None]:
@@ -187,16 +201,33 @@ class DeviceInput:
             picks = np.array(selection.channels or (0,), dtype=np.int64)
             mix = MIX_SUM if selection.mix == "sum" else MIX_PICK
             try:
-                self._stream = sd.InputStream(
-                    samplerate=spec.sample_rate,
-                    blocksize=spec.block_size,
-                    device=device.index,
-                    channels=needed,
-                    dtype="float32",
-                    latency="low",
-                    callback=(callback_factory or make_callback)(ring, picks, mix),
-                    finished_callback=self._on_finished,
-                )
+                if spec.monitor:
+                    output = find_output_device(spec.monitor)
+                    if output is None:
+                        raise StreamError("no-device", device=spec.monitor)
+                    self._stream = sd.Stream(
+                        samplerate=spec.sample_rate,
+                        blocksize=spec.block_size,
+                        device=(device.index, output.index),
+                        channels=(needed, min(2, output.max_output_channels)),
+                        dtype="float32",
+                        latency="low",
+                        callback=make_monitor_callback(ring, picks, mix),
+                        finished_callback=self._on_finished,
+                    )
+                else:
+                    self._stream = sd.InputStream(
+                        samplerate=spec.sample_rate,
+                        blocksize=spec.block_size,
+                        device=device.index,
+                        channels=needed,
+                        dtype="float32",
+                        latency="low",
+                        callback=(callback_factory or make_callback)(ring, picks, mix),
+                        finished_callback=self._on_finished,
+                    )
+            except StreamError:
+                raise
             except Exception as exc:
                 raise StreamError("open-failed", device=device.name, error=str(exc)) from exc
 
@@ -257,4 +288,8 @@ class DeviceInput:
 
     @property
     def latency(self) -> float:
-        return float(self._stream.latency) if self._stream is not None else 0.0
+        """Input latency in seconds (a duplex stream reports (input, output))."""
+        if self._stream is None:
+            return 0.0
+        latency = self._stream.latency
+        return float(latency[0] if isinstance(latency, tuple) else latency)
