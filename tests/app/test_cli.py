@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from app import __version__
+from tests.support.cli import hookline
 from tests.support.jack import JackServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOOKLINE = [sys.executable, "-c", "from ui.launcher import main; main()"]
 
 VIRTUAL_PORT = """
 import sys, time, mido
@@ -26,15 +26,7 @@ with backend.open_output("hookline-test-keys", virtual=True, client_name="hookli
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*HOOKLINE, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-    )
+    return hookline(*args, env=env, timeout=60)
 
 
 def test_version() -> None:

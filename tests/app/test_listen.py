@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import hookline
 from tests.support.jack import JackServer, Player
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOOKLINE = [sys.executable, "-c", "from ui.launcher import main; main()"]
 FIELDS = {
     "t",
     "pitch_hz",
@@ -32,15 +31,7 @@ FIELDS = {
 
 
 def _listen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*HOOKLINE, "listen", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-    )
+    return hookline("listen", *args, env=env)
 
 
 def test_demo_input_prints_ten_readings_a_second() -> None:

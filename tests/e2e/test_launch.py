@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import hookline, run
 from tests.support.xvfb import VirtualDisplay
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +28,7 @@ def x_display() -> Iterator[str]:
 def _launch(home: Path, display: str, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env.update(DISPLAY=display, HOOKLINE_HOME=str(home))
-    proc = subprocess.run(
-        [sys.executable, "-c", "from ui.launcher import main; main()", "--quit-after", "3", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-    )
+    proc = hookline("--quit-after", "3", *args, env=env)
     log_file = home / "logs" / "hookline.log"
     return proc, log_file.read_text(encoding="utf-8") if log_file.exists() else ""
 
@@ -56,15 +48,7 @@ def test_make_run_opens_the_window(tmp_path: Path, x_display: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "MAKEFLAGS")}
     home = tmp_path / "home"
     env.update(DISPLAY=x_display, HOOKLINE_HOME=str(home))
-    proc = subprocess.run(
-        ["make", "--no-print-directory", "run", "ARGS=--quit-after 3"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-    )
+    proc = run(["make", "--no-print-directory", "run", "ARGS=--quit-after 3"], env=env, timeout=600)
     log = (home / "logs" / "hookline.log").read_text(encoding="utf-8")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "main window shown" in log and "platform xcb" in log
@@ -79,14 +63,6 @@ def test_no_display_gives_a_clear_message(tmp_path: Path) -> None:
         if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
     }
     env["HOOKLINE_HOME"] = str(tmp_path / "home")
-    proc = subprocess.run(
-        [sys.executable, "-c", "from ui.launcher import main; main()"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-    )
+    proc = hookline(env=env, timeout=60)
     assert proc.returncode == 1
     assert "xvfb-run" in proc.stderr + proc.stdout

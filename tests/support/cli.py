@@ -1,0 +1,32 @@
+"""Run ``hookline`` (or another command from the repository root) as a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOOKLINE = [sys.executable, "-c", "from ui.launcher import main; main()"]
+
+
+def run(
+    command: list[str], env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in the repository root and capture its text output; never raises on a
+    non-zero exit (the tests assert on it)."""
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def hookline(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return run([*HOOKLINE, *args], env=env, timeout=timeout)
