@@ -27,6 +27,7 @@ class AudioInputs:
     names: list[str] = field(default_factory=list)
     default_name: str | None = None
     error: str | None = None
+    output_names: list[str] = field(default_factory=list)  # devices that can play (monitor)
 
 
 def audio_inputs() -> AudioInputs:
@@ -38,7 +39,8 @@ def audio_inputs() -> AudioInputs:
         return AudioInputs(error=str(exc))
     inputs = [d for d in found if d.max_input_channels > 0]
     default = next((d.name for d in inputs if d.is_default_input), None)
-    return AudioInputs([d.name for d in inputs], default)
+    outputs = [d.name for d in found if d.max_output_channels > 0]
+    return AudioInputs([d.name for d in inputs], default, output_names=outputs)
 
 
 def has_audio_input() -> bool:

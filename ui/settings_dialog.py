@@ -162,6 +162,16 @@ class SettingsDialog(QDialog):
         self.audio_note.setVisible(bool(self.audio_note.text()))
         form.addRow("", self.audio_note)
 
+        monitor_items: list[tuple[str, Value]] = [(_("No monitor output"), "")]
+        monitor_items += [(name, name) for name in inputs.output_names]
+        form.addRow(
+            _("Monitor output:"),
+            self._register(
+                "audio.monitor_device",
+                _combo(monitor_items, self.settings.get("audio.monitor_device")),
+            ),
+        )
+
         rates = OPTIONS_BY_KEY["audio.sample_rate"].choices or ()
         rate_items: list[tuple[str, Value]] = [
             (_("{rate} Hz").format(rate=format_decimal(int(r))), r) for r in rates

@@ -30,7 +30,9 @@ from ui.theme import apply_theme
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 FAKE_INPUTS = hardware.AudioInputs(
-    ["Scarlett 2i2 USB", "Built-in Microphone"], default_name="Built-in Microphone"
+    ["Scarlett 2i2 USB", "Built-in Microphone"],
+    default_name="Built-in Microphone",
+    output_names=["Scarlett 2i2 USB", "Built-in Speakers"],
 )
 FAKE_MIDI = MidiPorts("alsa", inputs=["Arturia KeyStep 37"], outputs=["Midi Through Port-0"])
 

@@ -42,6 +42,7 @@ def test_it_shows_the_current_settings(qtbot: QtBot, context) -> None:
         "ui.language": "auto",
         "ui.theme": "dark",
         "audio.input_device": "",
+        "audio.monitor_device": "",
         "audio.sample_rate": 48000,
         "audio.block_size": 256,
         "audio.reference_a": 432.0,
@@ -75,6 +76,13 @@ def test_round_trip_writes_the_settings_file(qtbot: QtBot, context) -> None:
     assert (spin.minimum(), spin.maximum()) == (415.0, 466.0)
     spin.setValue(442.5)
     _pick(_combo(dialog, "midi.input_port"), "Arturia KeyStep 37")
+    monitor = _combo(dialog, "audio.monitor_device")
+    assert [monitor.itemData(i) for i in range(monitor.count())] == [
+        "",
+        "Scarlett 2i2 USB",
+        "Built-in Speakers",
+    ]
+    _pick(monitor, "Built-in Speakers")
     dialog.accept()
 
     assert sorted(dialog.changed_keys) == sorted(
@@ -85,6 +93,7 @@ def test_round_trip_writes_the_settings_file(qtbot: QtBot, context) -> None:
             "audio.block_size",
             "audio.reference_a",
             "midi.input_port",
+            "audio.monitor_device",
         ]
     )
     on_disk = json.loads(context.paths.settings_file.read_text(encoding="utf-8"))["values"]
@@ -95,6 +104,7 @@ def test_round_trip_writes_the_settings_file(qtbot: QtBot, context) -> None:
         "audio.block_size": 128,
         "audio.reference_a": 442.5,
         "midi.input_port": "Arturia KeyStep 37",
+        "audio.monitor_device": "Built-in Speakers",
     }
     reloaded = Settings.load(context.paths.settings_file)
     assert reloaded.get("audio.reference_a") == 442.5 and reloaded.warnings == []

@@ -38,7 +38,13 @@ if TYPE_CHECKING:
 REFRESH_HZ = 30
 SIDE_WIDTH = 300
 RESTART_KEYS = frozenset(
-    {"audio.input_device", "audio.sample_rate", "audio.block_size", "audio.channels"}
+    {
+        "audio.input_device",
+        "audio.sample_rate",
+        "audio.block_size",
+        "audio.channels",
+        "audio.monitor_device",
+    }
 )
 
 
