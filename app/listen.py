@@ -77,7 +77,7 @@ def listen(
         while not stop["now"]:
             for event in engine.events.drain():
                 click.echo(describe_event(event), err=True)
-                if event.kind == "open-failed" and not engine._retry:
+                if event.kind == "open-failed" and not engine.retrying:
                     raise click.ClickException(describe_event(event))
             reading, version = engine.wait_reading(version, timeout=0.2)
             if deadline is not None and time.monotonic() > deadline:

@@ -153,6 +153,12 @@ class LiveEngine:
         """Ask the worker to clear integrated loudness, LRA, true peak and peak holds."""
         self._reset_requested.set()
 
+    @property
+    def retrying(self) -> bool:
+        """Whether the worker keeps trying to open the input (a missing or lost device), as
+        opposed to having given up on a setting that cannot work (rate, channels)."""
+        return self._retry
+
     def set_reference_a(self, hz: float) -> None:
         """Change the tuner's reference pitch (415–466 Hz) while running."""
         if not 415.0 <= hz <= 466.0:
@@ -248,7 +254,6 @@ class LiveEngine:
         hops_done = 0
         last_written, last_progress = 0, time.monotonic()
 
-        self._retry = True
         self._try_open(retry=False)
         next_retry = time.monotonic() + RETRY_SECONDS
         while not self._stop.is_set():

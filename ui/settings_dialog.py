@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app import hardware
 from app.i18n import LANGUAGES, _, format_decimal, ngettext
 from app.settings import OPTIONS_BY_KEY, Settings, Value
+from ui.choices import fill_choices, input_device_choices
 from ui.messages import show_message
 from ui.qt_language import layout_direction
 
@@ -41,24 +42,8 @@ MIDI_APIS = {
 }
 
 
-def _fill(combo: QComboBox, items: list[tuple[str, Value]], current: Value) -> QComboBox:
-    """Fill ``combo`` with items that carry their setting value and select ``current``.
-
-    A current value that is not offered (an unplugged device) is kept and marked, so opening
-    and confirming the dialog never changes a setting by itself."""
-    combo.blockSignals(True)
-    combo.clear()
-    for label, value in items:
-        combo.addItem(label, value)
-    if combo.findData(current) < 0:
-        combo.addItem(_("{value} (not available now)").format(value=current), current)
-    combo.setCurrentIndex(combo.findData(current))
-    combo.blockSignals(False)
-    return combo
-
-
 def _combo(items: list[tuple[str, Value]], current: Value) -> QComboBox:
-    return _fill(QComboBox(), items, current)
+    return fill_choices(QComboBox(), items, current)
 
 
 def _note(text: str = "") -> QLabel:
@@ -137,11 +122,7 @@ class SettingsDialog(QDialog):
         group = QGroupBox(_("Audio"))
         form = self._form(group)
         inputs = hardware.audio_inputs()
-        items: list[tuple[str, Value]] = [
-            (_("System default"), ""),
-            (_("Demo input"), hardware.DEMO_INPUT),
-        ]
-        items += [(name, name) for name in inputs.names]
+        items = input_device_choices(inputs)
         form.addRow(
             _("Input device:"),
             self._register(
@@ -229,7 +210,7 @@ class SettingsDialog(QDialog):
             (self.midi_output, "midi.output_port", _("Hookline's own port"), ports.outputs),
         ):
             current = combo.currentData() if combo.count() else self.settings.get(key)
-            _fill(combo, [(first, ""), *((n, n) for n in names)], current)
+            fill_choices(combo, [(first, ""), *((n, n) for n in names)], current)
         if ports.error:
             self.midi_note.setText(
                 _("MIDI is unavailable on {api}: {reason}").format(

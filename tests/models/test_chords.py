@@ -15,6 +15,7 @@ from models.chords import (
     roman_numeral,
 )
 from models.theory import Key, interval_name, parse_note, pretty, spell_above, transpose
+from tests.support.chords import block_chord, expected_reading
 
 TRIADS = ("", "m", "dim", "aug", "sus2", "sus4")
 SEVENTHS = ("maj7", "7", "m7", "m7b5", "dim7", "mMaj7")
@@ -23,49 +24,14 @@ C_MAJOR = Key.parse("C major")
 A_MINOR = Key.parse("A minor")
 
 
-def voice(root: int, quality: str, inversion: int, voicing: str, base: int = 48) -> list[int]:
-    """MIDI notes of a block chord: ``root`` pc, ``inversion`` (0 = root in bass)."""
-    offsets = QUALITY_INTERVALS[quality]
-    order = offsets[inversion:] + offsets[:inversion]
-    notes: list[int] = []
-    for offset in order:
-        note = base + (root + offset - base) % 12
-        while notes and note <= notes[-1]:
-            note += 12
-        notes.append(note)
-    if voicing == "open" and len(notes) >= 3:
-        notes[1] += 12  # spread: the second voice from the bottom goes up an octave
-    elif voicing == "doubled bass":
-        notes.append(notes[0] - 12)
-    elif voicing == "doubled root":
-        notes.append(max(notes) + ((root - max(notes)) % 12 or 12))
-    return notes
-
-
-def expected(root: int, quality: str, inversion: int) -> tuple[int, str, int]:
-    """(root, quality, bass) a musician names, with the documented enharmonic readings."""
-    bass = transpose(root, QUALITY_INTERVALS[quality][inversion])
-    if quality in ("aug", "dim7"):
-        return bass, quality, bass  # symmetric: named after the bass
-    if (quality, inversion) == ("m7", 1):
-        return bass, "6", bass  # Am7/C is C6
-    if (quality, inversion) == ("m7b5", 1):
-        return bass, "m6", bass  # Bm7b5/D is Dm6
-    if quality == "sus2" and inversion > 0:
-        return transpose(root, 7), "sus4", bass  # Csus2/G is Gsus4, Csus2/D is Gsus4/D
-    if (quality, inversion) == ("sus4", 1):
-        return bass, "sus2", bass  # Csus4/F is Fsus2
-    return root, quality, bass
-
-
 @pytest.mark.parametrize("quality", TRIADS + SEVENTHS)
 def test_every_block_chord_names_exactly(quality: str) -> None:
     for root in range(12):
         for inversion in range(len(QUALITY_INTERVALS[quality])):
-            want_root, want_quality, want_bass = expected(root, quality, inversion)
+            want_root, want_quality, want_bass = expected_reading(root, quality, inversion)
             want = make_chord(want_root, want_quality, want_bass).symbol
             for voicing in VOICINGS:
-                notes = voice(root, quality, inversion, voicing)
+                notes = block_chord(root, quality, inversion, voicing)
                 got = name_chord(notes)
                 assert got is not None, (notes, want)
                 assert (got.root, got.quality, got.bass, got.symbol) == (

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStyl
 
 from app import hardware
 from app.i18n import _, format_decimal
+from ui.choices import fill_choices, input_device_choices
 from ui.live.common import muted
 
 SPACE = QKeySequence(Qt.Key.Key_Space)
@@ -40,16 +41,7 @@ class InputPicker(QComboBox):
         """Re-read the devices and keep ``current`` (the shown value by default) selected."""
         current = self.value() if current is None else current
         inputs = hardware.audio_inputs()
-        items = [(_("System default"), ""), (_("Demo input"), hardware.DEMO_INPUT)]
-        items += [(name, name) for name in inputs.names if name != hardware.DEMO_INPUT]
-        self.blockSignals(True)
-        self.clear()
-        for label, value in items:
-            self.addItem(label, value)
-        if self.findData(current) < 0:
-            self.addItem(_("{value} (not available now)").format(value=current), current)
-        self.setCurrentIndex(self.findData(current))
-        self.blockSignals(False)
+        fill_choices(self, input_device_choices(inputs), current)
 
     def select(self, value: str) -> None:
         """Show ``value`` without emitting (the settings changed elsewhere)."""
