@@ -21,6 +21,9 @@ from tests.support.jack import JackServer, Player
 
 pytestmark = pytest.mark.jack
 RATE = 48000
+# Readings that share samples with one instant: pitch frame (2,560 samples at 48 kHz) over the
+# 480-sample hop, plus one.
+GLITCH_READINGS = 7
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +95,20 @@ def test_sine_notes_read_within_five_cents(engine: LiveEngine, player: Player, f
     expected = tuner_reading(freq, 1.0, 440.0)
     assert expected is not None
     voiced = [r for r in readings if r.tuner is not None]
-    assert len(voiced) >= 0.9 * len(readings)
+    assert len(readings) - len(voiced) < GLITCH_READINGS
     cents = np.array([1200 * math.log2(r.pitch_hz / freq) for r in voiced])
-    # On a loaded 2-core box a JACK xrun can put a discontinuity into one 53 ms frame; every
-    # other reading must be within ±5 cents, and the typical one within 1.
-    within = np.abs(cents) <= 5.0
-    assert within.mean() >= 0.95, cents
+    # On a loaded 2-core box one JACK xrun (often in the Python test player) puts a
+    # discontinuity into the signal, and every analysis frame that overlaps it reads wrong: up to
+    # GLITCH_READINGS consecutive readings. Allow one such glitch; every other reading must be
+    # within ±5 cents, and the typical one within 1.
+    off = np.flatnonzero(np.abs(cents) > 5.0)
+    last = readings[-1]
+    context = (cents[off], off, f"xruns={last.xruns} overflows={last.overflows}")
+    assert len(off) == 0 or off[-1] - off[0] < GLITCH_READINGS, context
     assert np.median(np.abs(cents)) <= 1.0, cents
     named = [(r.tuner.note_name, r.tuner.octave) for r in voiced if r.tuner]
-    assert named.count((expected.note_name, expected.octave)) >= 0.95 * len(named), named
+    wrong = [i for i, n in enumerate(named) if n != (expected.note_name, expected.octave)]
+    assert not wrong or wrong[-1] - wrong[0] < GLITCH_READINGS, named
 
 
 def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
@@ -109,7 +117,8 @@ def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
     assert len(cents) >= 0.9 * len(readings)
     # A ±30 cent vibrato: the readings swing nearly the full depth and centre on A4.
     assert cents.max() > 20 and cents.min() < -20 and abs(np.median(cents)) < 5
-    assert np.mean(np.abs(cents) < 40) >= 0.95  # allowing one xrun-damaged frame
+    off = np.flatnonzero(np.abs(cents) >= 40)
+    assert len(off) == 0 or off[-1] - off[0] < GLITCH_READINGS, cents[off]  # one glitch at most
 
 
 def test_ebu_tone_reads_minus_23_lufs(engine: LiveEngine, player: Player) -> None:
