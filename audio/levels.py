@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from audio import numba_runtime
+
 SILENCE_DB = -120.0
 
 
@@ -94,4 +96,5 @@ class LevelMeter:
 
 
 def warm_up() -> None:
+    numba_runtime.prepare()
     _block_stats(np.zeros((4, 1), dtype=np.float32), np.zeros(1), np.zeros(1))

@@ -48,6 +48,7 @@ from functools import lru_cache
 import numpy as np
 
 from audio import loudness_kernels as k
+from audio import numba_runtime
 
 OVERSAMPLE = 4
 TAPS_PER_PHASE = k.TAPS  # the interpolation kernel is written out for 16 taps per branch
@@ -306,6 +307,7 @@ def true_peak(samples: np.ndarray, sample_rate: int) -> float:
 
 def warm_up() -> float:
     """Compile (or load from the Numba cache) every kernel; returns the seconds it took."""
+    numba_runtime.prepare()
     start = time.perf_counter()
     meter = LoudnessMeter(48_000, 2)
     rng = np.random.default_rng(0)

@@ -66,6 +66,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audio import numba_runtime
 from audio.notes import DEFAULT_REFERENCE_A, nearest_note, note_name, validate_reference_a
 from audio.pitch_kernels import (
     ANTI_ALIAS_DB,
@@ -361,6 +362,7 @@ def warm_up(sample_rate: int = 48000) -> float:
     float32 frames only (other dtypes are converted in Python) and do not depend on the sample
     rate, so one call covers every tracker.
     """
+    numba_runtime.prepare()
     started = time.perf_counter()
     tracker = PitchTracker(sample_rate)
     n = tracker.frame_size

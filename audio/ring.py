@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from audio import numba_runtime
+
 # Without the Numba runtime, array arguments are passed without a per-call meminfo allocation.
 _NO_NRT: dict[str, Any] = {"_nrt": False}
 
@@ -198,6 +200,7 @@ class FrameRing:
 
 def warm_up() -> None:
     """Compile (or load from cache) both kernels for float32 blocks before any stream starts."""
+    numba_runtime.prepare()
     ring = FrameRing(64, 2)
     block = np.zeros((8, 2), dtype=np.float32)
     picks = np.array([0, 1], dtype=np.int64)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from audio import numba_runtime
+
 FLOOR_DB = -120.0
 
 
@@ -96,4 +98,5 @@ class SpectrumAnalyzer:
 
 
 def warm_up() -> None:
+    numba_runtime.prepare()
     _to_bands(np.zeros(16), np.arange(5, dtype=np.int64), np.zeros(4))

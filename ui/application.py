@@ -23,6 +23,7 @@ from ui.live import install_live_view
 from ui.main_window import MainWindow
 from ui.messages import show_message
 from ui.qt_language import install_qt_translator, layout_direction
+from ui.source_cache import forget_module_sources
 from ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         window.closed.connect(app.quit)
         window.show()
         window.show_warnings(context.warnings)
+        QTimer.singleShot(0, forget_module_sources)
         if quit_after is not None:
             QTimer.singleShot(int(quit_after * 1000), window.close)
         log.info(

@@ -30,6 +30,7 @@ from ui.live.controls import SPACE, ControlStrip
 from ui.live.meters import LevelPanel, LoudnessPanel
 from ui.live.spectrum import SpectrumPanel
 from ui.live.tuner import TunerPanel
+from ui.source_cache import forget_module_sources
 
 if TYPE_CHECKING:
     from app.live import LiveReading, LiveSession
@@ -212,6 +213,7 @@ class LiveView(QWidget):
         if source != self._source:
             self._source = source
             if source:
+                forget_module_sources()  # the engine's imports are done by now
                 device = str(self.settings.get("audio.input_device"))
                 self.input_changed.emit(device, source == hardware.DEMO_INPUT)
         if self.on_screen():
