@@ -8,6 +8,7 @@ that uses it (tests run engine code in subprocesses for that reason).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import shutil
@@ -17,6 +18,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before exec: the kernel ends it when the test process dies, even by SIGKILL
+    (a timed-out test run), so no server outlives its tests (JACK allows only a few at once)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -61,6 +71,7 @@ class JackServer:
             stderr=subprocess.STDOUT,
             env=self.env,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
