@@ -1,0 +1,1 @@
+"""Training-time scripts: corpus extraction and model training (music21 and torch only here)."""
