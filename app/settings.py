@@ -110,7 +110,12 @@ OPTIONS: tuple[Option, ...] = (
         N_("MIDI system to use"),
         choices=("auto", "alsa", "jack", "coremidi", "winmm"),
     ),
-    Option("midi.input_port", str, "", N_("MIDI input port: empty for none")),
+    Option(
+        "midi.input_port",
+        str,
+        "",
+        N_("MIDI input port to listen to besides Hookline In: empty for none"),
+    ),
     Option("midi.output_port", str, "", N_("MIDI output port: empty for Hookline's own port")),
 )
 OPTIONS_BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
