@@ -19,6 +19,7 @@ from app.i18n import _, current_language
 from app.paths import default_paths
 from app.storage import StorageError
 from ui.crash import install_crash_handling
+from ui.harmony import install_harmony_view
 from ui.live import install_live_view
 from ui.main_window import MainWindow
 from ui.messages import show_message
@@ -118,6 +119,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         crash = install_crash_handling(context.paths.log_file)
         window = MainWindow(context)
         install_live_view(window)  # its session starts once the window is on screen
+        install_harmony_view(window)  # listens on Hookline In from then on
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))
         window.closed.connect(app.quit)

@@ -51,10 +51,8 @@ class HooklineStatusBar(QStatusBar):
         self.audio_label.setText(text)
 
     def set_midi_input(self, port: str) -> None:
-        if port:
-            self.midi_label.setText(_("MIDI in: {port}").format(port=port))
-        else:
-            self.midi_label.setText(_("MIDI: no input port"))
+        """``port`` is the setting's value: "" means Hookline's own port only."""
+        self.midi_label.setText(_("MIDI in: {port}").format(port=port or "Hookline In"))
 
     def set_dropouts(self, count: int) -> None:
         self.dropouts_label.setText(_("Dropouts: {count}").format(count=format_decimal(count)))

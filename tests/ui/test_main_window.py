@@ -72,7 +72,9 @@ def test_a_later_feature_can_fill_a_room(main_window: MainWindow) -> None:
 def test_status_bar_shows_input_midi_and_dropouts(main_window: MainWindow) -> None:
     status = main_window.status
     assert status.audio_label.text() == "Input: System default"
-    assert status.midi_label.text() == "MIDI: no input port"
+    assert status.midi_label.text() == "MIDI in: Hookline In"
+    status.set_midi_input("Arturia KeyStep 37")
+    assert status.midi_label.text() == "MIDI in: Arturia KeyStep 37"
     assert status.dropouts_label.text() == "Dropouts: 0"
     assert status.project_label.text() == "No project open"
     status.set_dropouts(1234)
