@@ -1,57 +1,42 @@
-"""Live MIDI input through JACK: callback cost and callback-to-worker latency.
+"""Live MIDI through JACK into the harmony engine: nothing lost, and how fast a chord is named.
 
-A JACK dummy server, a sender process (tests/support/midi_sender.py) writing N pattern messages
-into "Hookline In" at PER_CYCLE a period, and a MidiInput here read by a worker thread that polls
-every 1 ms. For each scenario (GIL switch interval 5 ms = Python's default, or 0.5 ms; with or
-without a busy pure-Python thread competing for the GIL) reported:
+A JACK dummy server and a sender process (tests/support/midi_sender.py) writing into
+"Hookline In", paced by JACK's clock.
 
-* callback cost: perf_counter_ns around our callback body, p50/p99/max (rtmidi's own work and the
-  GIL hand-over before the call are not included);
-* latency from the callback's timestamp to the moment ``read()`` returned the event, p50/p99/max;
-* messages lost and extra (repeated or mixed; a sequence diff against what was sent) and JACK
-  xruns.
+Part 1, the input (``audio.midi_in``): COUNT pattern messages at PER_CYCLE a period, read by a
+worker that polls every 1 ms, alone and with a busy pure-Python thread competing for the GIL
+(Python's default 5 ms switch interval in both). Reported: messages lost and extra (a sequence
+diff against what was sent), JACK xruns, and the time from a message's timestamp (rtmidi's,
+placed on perf_counter) to the moment ``read()`` returned it.
 
-    python benchmarks/bench_midi_in.py [--count 5000] [--per-cycle 10] [--period 256]
+Part 2, the harmony engine (``app.harmony_engine``): CHORDS four-note chords, one every 60 ms
+(a fast player), each released before the next. For every publication caused by MIDI:
+processing = worker read → snapshot published (naming, key, suggestions); end to end = the
+newest event's timestamp → published. Target: processing p99 ≤ 2 ms. Reference in the same run:
+music21 naming the same chords (``Chord(...).pitchedCommonName``), per chord.
+
+    python benchmarks/bench_midi_in.py [--count 10000] [--per-cycle 100] [--chords 400]
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from _support import final_json, percentiles, table
 
-from audio import midi_in
-from audio.midi_in import EventRing, MidiInput
+from app.harmony_engine import HarmonyEngine, LatencyTrace
+from audio.midi_in import MidiInput
+from models.next_chord import NextChordModel
 from tests.support.jack import JackServer, unique_server_name
 from tests.support.midi_sender import SenderProcess, jack_environment, pattern
 
-COST = np.zeros(1_000_000, dtype=np.int64)
-COST_N = [0]
-
-
-def timed_callback(self: EventRing) -> Callable[[tuple[list[int], float], object], None]:
-    inner = _plain_callback(self)
-    now = time.perf_counter_ns
-
-    def on_message(event: tuple[list[int], float], data: object) -> None:
-        t0 = now()
-        inner(event, data)
-        i = COST_N[0]
-        COST[i] = now() - t0
-        COST_N[0] = i + 1
-
-    return on_message
-
-
-_plain_callback = EventRing.callback
+CHORDS = [(48, 52, 55, 60), (53, 57, 60, 65), (43, 59, 62, 65), (45, 57, 60, 64)]
 
 
 def busy(stop: threading.Event) -> None:
@@ -61,18 +46,13 @@ def busy(stop: threading.Event) -> None:
             x += i * i
 
 
-def scenario(
-    server: JackServer, switch: float, load: bool, count: int, per_cycle: int
-) -> dict[str, float]:
-    sys.setswitchinterval(switch)
-    COST_N[0] = 0
+def input_scenario(server: JackServer, load: bool, count: int, per_cycle: int) -> dict[str, float]:
     midi = MidiInput(virtual=True, api="jack", client_name="bench-midi")
     sender = SenderProcess(server.env, "bench-sender")
-    sender.connect("Hookline In")
+    sender.connect("bench-midi:Hookline In")
     sender.pattern(20, 20)  # warm-up
     time.sleep(0.2)
     midi.read(100_000)
-    COST_N[0] = 0
     latencies: list[int] = []
     got: list[bytes] = []
     stop = threading.Event()
@@ -91,8 +71,10 @@ def scenario(
     for t in threads:
         t.start()
     xruns = midi.status.xruns
+    started = time.perf_counter()
     sender.pattern(count, per_cycle)
-    deadline = time.monotonic() + 5
+    sent_s = time.perf_counter() - started
+    deadline = time.monotonic() + 10
     while len(got) < count and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.1)
@@ -102,59 +84,118 @@ def scenario(
     xruns = midi.status.xruns - xruns
     sender.close()
     midi.close()
-    sys.setswitchinterval(0.005)
     expected = [pattern(i) for i in range(count)]
     matcher = difflib.SequenceMatcher(None, expected, got, autojunk=False)
     matched = sum(block.size for block in matcher.get_matching_blocks())
-    cost = COST[: COST_N[0]] / 1000
     lat = np.array(latencies) / 1e6
-    c50, c99 = percentiles(cost)
     l50, l99 = percentiles(lat)
     return {
-        "cost_p50_us": c50,
-        "cost_p99_us": c99,
-        "cost_max_us": float(cost.max()) if len(cost) else float("nan"),
+        "rate_per_s": count / sent_s,
+        "received": len(got),
+        "lost": count - matched,
+        "extra": len(got) - matched,
+        "xruns": xruns,
         "latency_p50_ms": l50,
         "latency_p99_ms": l99,
         "latency_max_ms": float(lat.max()) if len(lat) else float("nan"),
-        "received": len(got),
-        "lost": count - matched,  # sent, never received intact
-        "extra": len(got) - matched,  # received, not as sent (repeated or mixed)
-        "xruns": xruns,
     }
+
+
+def harmony_scenario(server: JackServer, chords: int) -> dict[str, float]:
+    midi = MidiInput(virtual=True, api="jack", client_name="bench-harmony")
+    engine = HarmonyEngine(midi, NextChordModel.load(), style=0.3)
+    engine.trace = LatencyTrace()
+    engine.start()
+    sender = SenderProcess(server.env, "bench-player")
+    sender.connect("bench-harmony:Hookline In")
+    try:
+        for i in range(chords):
+            notes = CHORDS[i % len(CHORDS)]
+            sender.send([bytes((0x90, n, 90)) for n in notes], per_cycle=8)
+            time.sleep(0.04)
+            sender.send([bytes((0x80, n, 0)) for n in notes], per_cycle=8)
+            time.sleep(0.02)
+        time.sleep(0.2)
+    finally:
+        sender.close()
+        engine.stop()
+    trace = engine.trace
+    n = trace.count
+    processing = (trace.published_ns[:n] - trace.read_ns[:n]) / 1e6
+    end_to_end = (trace.published_ns[:n] - trace.event_ns[:n]) / 1e6
+    p50, p99 = percentiles(processing)
+    e50, e99 = percentiles(end_to_end)
+    return {
+        "publications": n,
+        "events_read": engine.tracker.events_read,
+        "processing_p50_ms": p50,
+        "processing_p99_ms": p99,
+        "processing_max_ms": float(processing.max()),
+        "end_to_end_p50_ms": e50,
+        "end_to_end_p99_ms": e99,
+        "end_to_end_max_ms": float(end_to_end.max()),
+    }
+
+
+def music21_naming_us(repeats: int = 400) -> float:
+    from music21 import chord
+
+    start = time.perf_counter()
+    for i in range(repeats):
+        chord.Chord(list(CHORDS[i % len(CHORDS)])).pitchedCommonName  # noqa: B018
+    return (time.perf_counter() - start) / repeats * 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=5000)
-    parser.add_argument("--per-cycle", type=int, default=10)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--per-cycle", type=int, default=100)
+    parser.add_argument("--chords", type=int, default=400)
     parser.add_argument("--period", type=int, default=256)
     args = parser.parse_args()
-    EventRing.callback = timed_callback  # type: ignore[method-assign]
-    assert midi_in.EventRing is EventRing
     workdir = Path(tempfile.mkdtemp(prefix="bench-midi-"))
     server = JackServer(
         unique_server_name(), period=args.period, log_path=workdir / "jackd.log"
     ).start()
+    figures: dict[str, object] = {"count": args.count, "per_cycle": args.per_cycle}
     rows = []
-    figures: dict[str, object] = {
-        "count": args.count,
-        "per_cycle": args.per_cycle,
-        "period": args.period,
-    }
     try:
         with jack_environment(server.env):
-            for switch in (0.005, 0.0005):
-                for load in (False, True):
-                    r = scenario(server, switch, load, args.count, args.per_cycle)
-                    name = f"switch {switch * 1000:g} ms{' + busy thread' if load else ''}"
-                    rows.append([name, *r.values()])
-                    key = f"sw{switch * 1000:g}ms_{'busy' if load else 'idle'}"
-                    figures.update({f"{key}_{k}": v for k, v in r.items()})
+            for load in (False, True):
+                r = input_scenario(server, load, args.count, args.per_cycle)
+                rows.append(["busy thread" if load else "idle", *r.values()])
+                figures.update({f"input_{'busy' if load else 'idle'}_{k}": v for k, v in r.items()})
+            harmony = harmony_scenario(server, args.chords)
     finally:
         server.stop()
-    headers = ["scenario", "cost p50 µs", "p99", "max", "latency p50 ms", "p99", "max"]
-    print(table([*headers, "received", "lost", "extra", "xruns"], rows))
+    figures.update({f"harmony_{k}": v for k, v in harmony.items()})
+    reference = music21_naming_us()
+    figures["music21_naming_us"] = reference
+    headers = ["input", "msgs/s", "received", "lost", "extra", "xruns", "lat p50 ms", "p99", "max"]
+    print(table(headers, rows))
+    print()
+    print(
+        table(
+            ["harmony engine", "p50 ms", "p99 ms", "max ms", "target"],
+            [
+                [
+                    "processing (read → published)",
+                    harmony["processing_p50_ms"],
+                    harmony["processing_p99_ms"],
+                    harmony["processing_max_ms"],
+                    "p99 ≤ 2",
+                ],
+                [
+                    "end to end (timestamp → published)",
+                    harmony["end_to_end_p50_ms"],
+                    harmony["end_to_end_p99_ms"],
+                    harmony["end_to_end_max_ms"],
+                    "",
+                ],
+                ["music21 naming alone, per chord", reference / 1000, "", "", "reference"],
+            ],
+        )
+    )
     final_json(figures)
 
 
