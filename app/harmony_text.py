@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.i18n import N_, _, format_decimal, is_right_to_left
+from app.i18n import N_, _, format_percent, is_right_to_left
 from models.next_chord import Reason
 from models.theory import Key, pretty
 
@@ -69,7 +69,7 @@ def reason_text(reason: Reason, numeral: str) -> str:
     """One line saying why ``numeral`` is suggested."""
     p: Mapping[str, str | int] = reason.as_dict()
     step = {"from": numeral_text(str(p.get("from", ""))), "to": numeral_text(numeral)}
-    share = format_decimal(int(p.get("share", 0)))
+    share = format_percent(int(p.get("share", 0)) / 100)
     code = reason.code
     if code == "authentic_cadence":
         return _("{from}→{to}: authentic cadence").format(**step)
@@ -107,11 +107,9 @@ def reason_text(reason: Reason, numeral: str) -> str:
     if code == "start_on_tonic":
         return _("starts on the tonic")
     if code == "opening":
-        return _("opens {share}% of the phrases we learned from").format(share=share)
+        return _("opens {share} of the phrases we learned from").format(share=share)
     if code == "common_progression":
-        return _("{from}→{to} in {share}% of the pieces we learned from").format(
-            share=share, **step
-        )
+        return _("{from}→{to} in {share} of the pieces we learned from").format(share=share, **step)
     if code == "frequent_chord":
-        return _("one of the most used chords ({share}%)").format(share=share)
+        return _("one of the most used chords ({share})").format(share=share)
     return numeral_text(numeral)

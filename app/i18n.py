@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
 from babel.numbers import format_decimal as _babel_format_decimal
+from babel.numbers import format_percent as _babel_format_percent
 
 from app.paths import TRANSLATIONS_DIR
 
@@ -107,6 +108,11 @@ def format_decimal(value: float, digits: int | None = None) -> str:
         return _babel_format_decimal(value, locale=_locale)
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return _babel_format_decimal(value, format=pattern, locale=_locale)
+
+
+def format_percent(fraction: float) -> str:
+    """``0.42`` as the current locale writes 42 percent ("42 %" in German, "٤٢٪" in Arabic)."""
+    return _babel_format_percent(fraction, locale=_locale)
 
 
 def format_datetime(value: datetime, width: str = "medium") -> str:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import _
+from app.i18n import _, format_percent
 from ui.live.common import DASH, Card, muted, scaled_font
 
 LANE_LENGTH = 12
@@ -69,7 +69,6 @@ class KeyPanel(Card):
         self.confidence = QProgressBar()
         self.confidence.setRange(0, 100)
         self.confidence.setTextVisible(True)
-        self.confidence.setFormat(_("%p% sure"))
         self.confidence.setToolTip(_("How clearly the notes so far point to this key"))
         self.body.addWidget(self.key)
         self.body.addWidget(self.confidence)
@@ -77,7 +76,11 @@ class KeyPanel(Card):
 
     def show_key(self, name: str, confidence: float) -> None:
         self.key.setText(name or DASH)
-        self.confidence.setValue(round(100 * max(0.0, min(1.0, confidence))) if name else 0)
+        sure = max(0.0, min(1.0, confidence)) if name else 0.0
+        self.confidence.setValue(round(100 * sure))
+        # Qt's own "%p" would not follow the locale's digits and percent sign.
+        text = _("{percent} sure").format(percent=format_percent(sure)) if name else ""
+        self.confidence.setFormat(text)  # Qt replaces only %p, %v and %m
 
 
 class ChordLane(Card):
@@ -209,8 +212,8 @@ class SuggestionPanel(Card):
             item.setFont(0, self.chord_font)
             item.setToolTip(
                 2,
-                _("{percent}% likely next, by what Hookline learned").format(
-                    percent=round(100 * probability)
+                _("{percent} likely next, by what Hookline learned").format(
+                    percent=format_percent(probability)
                 ),
             )
             self.list.addTopLevelItem(item)
