@@ -146,6 +146,7 @@ class HarmonySession:
         self._snapshot: HarmonySnapshot | None = None
         self._view: HarmonyView | None = None
         self._progression: Any = None
+        self._midi_was_up = False
 
     # -- ports ------------------------------------------------------------------------------
 
@@ -221,9 +222,13 @@ class HarmonySession:
         if engine is None:
             return self._view, messages
         for event in engine.drain():
+            if event.kind == "server_lost" and not self._midi_was_up:
+                continue  # never there (no JACK here): the room's status line says so quietly
             if event.port:
                 messages.append(port_event_text(event.kind, event.port))
         snapshot = engine.latest()
+        if snapshot is not None and snapshot.input is not None and snapshot.input.server_ok:
+            self._midi_was_up = True
         if snapshot is not None and snapshot is not self._snapshot:
             self._snapshot = snapshot
             self._view = _snapshot_view(snapshot, self._status(snapshot))
@@ -268,9 +273,14 @@ class HarmonySession:
                 _("MIDI output could not be opened: {error}").format(error=str(exc))
             )
             return
-        error = self.output.status.error
-        if error:
-            self.messages.append(_("MIDI output: {error}").format(error=error))
+        status = self.output.status
+        if status.error and status.server_ok:  # no MIDI system at all: the room's status says so
+            if port is not None and status.error.startswith("no-such-port"):
+                self.messages.append(port_event_text("open_failed", port))
+            else:
+                self.messages.append(
+                    _("MIDI output could not be opened: {error}").format(error=status.error)
+                )
         self.player = ClipPlayer(self.output)
 
     @property

@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from audio.midi_ports import RTMIDI_APIS, resolve_midi_api
+from audio.midi_ports import RTMIDI_APIS, quiet_libjack, resolve_midi_api
 
+log = logging.getLogger(__name__)
 QUEUE_SIZE = 1 << 16  # messages rtmidi keeps per source until the worker reads them
 VIRTUAL_APIS = frozenset({"alsa", "jack", "coremidi"})
 
@@ -175,26 +177,39 @@ def find_port(name: str, available: Sequence[str]) -> int | None:
 class JackWatch:
     """Notices the JACK server going away (rtmidi does not). Main/worker thread only."""
 
+    RETRY_S = (0.5, 1.0, 2.0, 5.0)  # waits between attempts to reach a missing server
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.down = False
         self.xruns = 0  # JACK xruns seen since start: MIDI read in such a cycle may be wrong
         self._client: Any = None
+        self._failures = 0
+        self._next_try = 0.0
         self.open()
 
     def open(self) -> bool:
+        """Connect to the server; while it stays away, attempts are spaced out (0.5 s to 5 s)
+        and report failure at once in between."""
+        now = time.monotonic()
+        if now < self._next_try:
+            return False
         try:
             import jack
 
+            quiet_libjack()
             client = jack.Client(self.name, no_start_server=True)
             client.set_shutdown_callback(self._on_shutdown)
             client.set_xrun_callback(self._on_xrun)
             client.activate()
         except Exception:
             self.down = True
+            self._next_try = now + self.RETRY_S[min(self._failures, len(self.RETRY_S) - 1)]
+            self._failures += 1
             return False
         self._client = client
         self.down = False
+        self._failures = 0
         return True
 
     def _on_shutdown(self, _status: object, _reason: str) -> None:

@@ -6,10 +6,16 @@ JACK MIDI. rtmidi does not fall back by itself, so the choice is made here, once
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 RTMIDI_APIS = {
     "alsa": "LINUX_ALSA",
@@ -30,9 +36,46 @@ def resolve_midi_api(choice: str = "auto") -> str:
     return "alsa" if os.path.exists("/dev/snd/seq") else "jack"
 
 
+_quiet = False
+
+
+def quiet_libjack() -> None:
+    """Send libjack's messages (for every JACK client in the process, rtmidi's too) to the log
+    instead of stderr: without a server it prints several lines per connection attempt."""
+    global _quiet
+    if _quiet:
+        return
+    _quiet = True
+    with contextlib.suppress(ImportError, OSError):  # no libjack: nothing will print
+        import jack
+
+        jack.set_error_function(lambda message: log.debug("libjack: %s", message))
+        jack.set_info_function(lambda message: log.debug("libjack: %s", message))
+    # python-rtmidi's wheel carries its own copy of libjack, with its own message hooks.
+    import rtmidi
+
+    libs = Path(rtmidi.__file__).resolve().parent.parent.glob("python_rtmidi*/libjack*.so*")
+    for path in libs:
+        with contextlib.suppress(OSError, AttributeError):
+            lib = ctypes.CDLL(str(path))
+            for setter in (lib.jack_set_error_function, lib.jack_set_info_function):
+                setter.argtypes = [_JACK_MESSAGE]
+                setter(_log_libjack)
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+def _log_libjack(message: bytes) -> None:
+    log.debug("libjack: %s", message.decode(errors="replace"))
+
+
+_JACK_MESSAGE = type(_log_libjack)
+
+
 def midi_backend(api: str) -> Any:
     import mido
 
+    if api == "jack":
+        quiet_libjack()
     return mido.Backend(f"mido.backends.rtmidi/{RTMIDI_APIS[api]}", load=True)
 
 
