@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
+from app.harmony_text import key_text
 from app.i18n import _, format_decimal
 from app.midi_files import MidiFileError, MidiNotes, read_midi
 from models.chord_segments import ChordSegment, segment_chords
 from models.key_tracking import estimate_key
-from models.theory import pretty
+from models.theory import Key, pretty
 
 EXIT_BAD_FILE = 2
 
@@ -44,7 +45,7 @@ def _segment_json(segment: ChordSegment) -> dict[str, Any]:
 def _print_table(result: dict[str, Any]) -> None:
     click.echo(
         _("Key: {key} (confidence {confidence})").format(
-            key=pretty(result["key"]),
+            key=key_text(Key.parse(result["key"])),
             confidence=format_decimal(result["key_confidence"], 2),
         )
     )

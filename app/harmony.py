@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app import hardware
-from app.harmony_engine import HarmonyEngine, HarmonySnapshot
+from app.harmony_engine import DEFAULT_STYLE, HarmonyEngine, HarmonySnapshot
 from app.harmony_text import (
     function_text,
     key_text,
@@ -141,7 +141,7 @@ class HarmonySession:
         self.output: MidiOutput | None = None
         self.player: ClipPlayer | None = None
         self.messages: list[str] = []
-        self.style = 0.3
+        self.style = DEFAULT_STYLE
         self._model: NextChordModel | None = None
         self._snapshot: HarmonySnapshot | None = None
         self._view: HarmonyView | None = None

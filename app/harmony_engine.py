@@ -36,6 +36,7 @@ POLL_S = 0.001  # the worker's wait when the ring is empty
 KEY_EVERY_S = 0.25  # how often the key tracker's clock advances with no notes
 PORTS_EVERY_S = 0.5  # how often vanished ports are looked for
 EVENT_QUEUE = 256
+DEFAULT_STYLE = 0.15  # suggestions: mostly the key's own chords, a little borrowed colour
 BATCH = 256  # events the worker names at once at most
 
 
@@ -106,7 +107,7 @@ def own_key(chord: ChordName) -> Key:
 class HarmonyTracker:
     """The engine's state without the thread: feed events, read :meth:`snapshot`."""
 
-    def __init__(self, model: NextChordModel | None, style: float = 0.3) -> None:
+    def __init__(self, model: NextChordModel | None, style: float = DEFAULT_STYLE) -> None:
         self.model = model
         self.style = style
         self.notes = NoteState()
@@ -227,7 +228,7 @@ class HarmonyEngine:
         self,
         midi_in: MidiInput,
         model: NextChordModel | None,
-        style: float = 0.3,
+        style: float = DEFAULT_STYLE,
         clock: Callable[[], int] = time.perf_counter_ns,
     ) -> None:
         self.midi_in = midi_in

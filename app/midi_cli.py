@@ -41,7 +41,7 @@ def midi() -> None:
 @click.option(
     "--style",
     type=click.FloatRange(0.0, 1.0),
-    default=0.3,
+    default=0.15,
     help=_("Suggestions from 0 (diatonic) to 1 (adventurous)."),
 )
 @click.option(

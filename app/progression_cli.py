@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from app.harmony_text import key_text
 from app.i18n import _
 from app.midi_export import DEFAULT_TEMPO_BPM, MidiExportError, export_progression
 from models.progression import CHORDS_PER_BAR, MAX_BARS, Progression, Voicing, generate, voice
@@ -104,7 +105,7 @@ def progression(
         return
     click.echo(
         _("{key}, {bars} bars, style {style}, seed {seed}").format(
-            key=key.name, bars=bars, style=style, seed=seed
+            key=key_text(key), bars=bars, style=style, seed=seed
         )
     )
     for chord in result.chords:

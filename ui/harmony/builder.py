@@ -53,7 +53,7 @@ class ProgressionBuilder(Card):
         self.style_slider = QSlider(Qt.Orientation.Horizontal)
         self.style_slider.setObjectName("harmony-builder-style")
         self.style_slider.setRange(0, 100)
-        self.style_slider.setValue(30)
+        self.style_slider.setValue(15)  # mostly the key's own chords, a little colour
         self.style_slider.setToolTip(
             _(
                 "Diatonic keeps to the chords of the key; adventurous adds secondary dominants "
