@@ -113,12 +113,14 @@ def build_cli(open_gui: GuiOpener | None = None) -> click.Group:
         for name in midi.outputs:
             click.echo("  " + _("out: {name}").format(name=name))
 
+    from app.analyze_cli import analyze
     from app.chords_cli import chords
     from app.listen import listen
     from app.midi_cli import midi
     from app.progression_cli import progression
 
     cli.add_command(listen)
+    cli.add_command(analyze)
     cli.add_command(chords)
     cli.add_command(midi)
     cli.add_command(progression)

@@ -60,6 +60,11 @@ def key_text(key: Key | None) -> str:
     )
 
 
+def mode_text(mode: str) -> str:
+    """ "major" or "minor" in the user's language."""
+    return _(_MODES[mode]) if mode in _MODES else mode
+
+
 def port_event_text(kind: str, name: str) -> str:
     template = _PORT_EVENTS.get(kind)
     return _(template).format(name=name) if template else ""

@@ -84,18 +84,21 @@ def blocks(info: AudioInfo, frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
         raise AudioFileError(info.path, "unreadable", exc.strerror or str(exc)) from exc
 
 
-ANALYSIS_RATE = 22_050  # whole-track analysis runs near this rate
+ANALYSIS_RATE = 11_025  # whole-track analysis runs near this rate (the kernels need ≤ 5 kHz)
 
 
 class MonoDecimator:
     """Down-mixes blocks to mono and decimates them by an integer factor as they stream by, so
     the analysis rate is a whole ``source_rate / factor`` close to :data:`ANALYSIS_RATE` (44.1
-    and 88.2 kHz → 22,050 Hz, 48, 96 and 192 kHz → 24 kHz; 8 and 16 kHz stay). The anti-alias
+    and 88.2 kHz → 11,025 Hz, 48, 96 and 192 kHz → 12 kHz; 8 kHz stays). The anti-alias
     low-pass is an 8th-order Butterworth whose state is carried across blocks, so block edges
     leave no trace.
     """
 
-    def __init__(self, source_rate: int, target_rate: int = ANALYSIS_RATE) -> None:
+    def __init__(
+        self, source_rate: int, target_rate: int = ANALYSIS_RATE, frames: int | None = None
+    ) -> None:
+        """``frames``: the source's length when known, so the output is allocated once."""
         from scipy import signal
 
         divisors = [f for f in range(1, max(1, source_rate // 8000) + 1) if source_rate % f == 0]
@@ -105,17 +108,26 @@ class MonoDecimator:
         self._zi = np.zeros((self._sos.shape[0], 2)) if self._sos is not None else None
         self._sosfilt = signal.sosfilt
         self._phase = 0
-        self._parts: list[np.ndarray] = []
+        capacity = -(-frames // self.factor) + 1 if frames else 1 << 16
+        self._out = np.zeros(capacity, dtype=np.float32)
+        self._used = 0
 
     def add(self, block: np.ndarray) -> None:
         mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block
         if self._sos is None:
-            self._parts.append(np.asarray(mono, dtype=np.float32))
-            return
-        filtered, self._zi = self._sosfilt(self._sos, mono, zi=self._zi)
-        self._parts.append(filtered[self._phase :: self.factor].astype(np.float32))
-        self._phase = (self._phase - len(mono)) % self.factor
+            kept = np.asarray(mono, dtype=np.float32)
+        else:
+            filtered, self._zi = self._sosfilt(self._sos, mono, zi=self._zi)
+            kept = filtered[self._phase :: self.factor]
+            self._phase = (self._phase - len(mono)) % self.factor
+        end = self._used + len(kept)
+        if end > len(self._out):  # a file longer than it said: grow geometrically
+            grown = np.zeros(max(end, 2 * len(self._out)), dtype=np.float32)
+            grown[: self._used] = self._out[: self._used]
+            self._out = grown
+        self._out[self._used : end] = kept
+        self._used = end
 
     def result(self) -> np.ndarray:
-        """Everything added so far, mono at :attr:`rate`."""
-        return np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.float32)
+        """Everything added so far, mono at :attr:`rate` (a view, not a copy)."""
+        return self._out[: self._used]

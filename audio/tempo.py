@@ -79,6 +79,20 @@ def _band_edges(rate: float, n_fft: int) -> np.ndarray:
     return bins[bins <= n_fft // 2]
 
 
+STFT_CHUNK = 2048  # frames per STFT chunk in onset_strength
+
+
+def _rms(x: np.ndarray, chunk: int = 1 << 20) -> float:
+    """RMS in float64, a chunk at a time (no float64 copy of a long signal)."""
+    if len(x) == 0:
+        return 0.0
+    total = 0.0
+    for i in range(0, len(x), chunk):
+        part = x[i : i + chunk].astype(np.float64)
+        total += float(part @ part)
+    return float(np.sqrt(total / len(x)))
+
+
 def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     """Onset strength envelope (float32, one value per hop) and its frame rate in Hz."""
     x = np.ascontiguousarray(y, dtype=np.float32).reshape(-1)
@@ -88,19 +102,26 @@ def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
         dec = np.empty(len(x) // factor, dtype=np.float32)
         box_decimate(x, factor, dec)
         x = dec
-    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if len(x) else 0.0
+    rms = _rms(x)
     if rms < 1e-9 or len(x) < n_fft:
         return np.zeros(max(0, 1 + (len(x) - n_fft) // hop) if len(x) >= n_fft else 0,
                         dtype=np.float32), frame_rate  # fmt: skip
-    x = x * np.float32(0.1 / rms)
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
-    window = np.hanning(n_fft).astype(np.float32)
-    spec = scipy.fft.rfft(frames * window, axis=1, workers=-1)
+    # The level normalisation rides on the window: no second copy of a long signal.
+    window = (np.hanning(n_fft) * (0.1 / rms)).astype(np.float32)
     edges = _band_edges(rate, n_fft)
-    logbands = np.empty((spec.shape[0], len(edges) - 1), dtype=np.float32)
-    env = np.empty(spec.shape[0], dtype=np.float32)
     lag = max(1, n_fft // (4 * hop))
-    log_band_flux(spec, edges, GAIN * 2.0 / float(window.sum()), lag, logbands, env)
+    gain = GAIN * 2.0 / float(np.hanning(n_fft).sum())
+    env = np.empty(frames.shape[0], dtype=np.float32)
+    # The STFT in chunks of frames, each with the `lag` frames before it that the flux looks
+    # back on: memory stays a few MB however long the track is.
+    for start in range(0, frames.shape[0], STFT_CHUNK):
+        lo, hi = max(0, start - lag), min(frames.shape[0], start + STFT_CHUNK)
+        spec = scipy.fft.rfft(frames[lo:hi] * window, axis=1, workers=-1)
+        logbands = np.empty((hi - lo, len(edges) - 1), dtype=np.float32)
+        part = np.empty(hi - lo, dtype=np.float32)
+        log_band_flux(spec, edges, gain, lag, logbands, part)
+        env[start:hi] = part[start - lo :]
     # Centre each value on its frame (the STFT frame starts at t*hop): shift by half a window.
     shift = round(n_fft / 2 / hop)
     env = np.concatenate([np.zeros(shift, dtype=np.float32), env])
