@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 BLOCK_FRAMES = 1 << 16
 MAX_CHANNELS = 64
@@ -41,6 +42,14 @@ class AudioInfo:
     @property
     def duration_s(self) -> float:
         return self.frames / self.sample_rate
+
+
+def warm_up() -> None:
+    """Compile (or load) the decimation kernel."""
+    from audio import numba_runtime
+
+    numba_runtime.prepare()
+    MonoDecimator(44_100).add(np.zeros((256, 2), dtype=np.float32))
 
 
 def open_info(path: Path) -> AudioInfo:
@@ -87,12 +96,43 @@ def blocks(info: AudioInfo, frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
 ANALYSIS_RATE = 11_025  # whole-track analysis runs near this rate (the kernels need ≤ 5 kHz)
 
 
+@njit(nogil=True, cache=True)
+def _fir_decimate(x, taps, factor, history, phase, out):  # pragma: no cover - compiled
+    """Low-pass and keep every ``factor``-th sample of ``x``, carrying state between calls.
+
+    ``history`` holds the last ``len(taps) - 1`` input samples before ``x`` (updated here);
+    ``phase`` is the index in ``x`` of the next kept sample. Returns (kept count, next phase).
+    """
+    n_taps = taps.shape[0]
+    keep = history.shape[0]
+    n = x.shape[0]
+    count = 0
+    i = phase
+    while i < n:
+        acc = 0.0
+        for j in range(n_taps):
+            k = i - j
+            acc += taps[j] * (x[k] if k >= 0 else history[keep + k])
+        out[count] = acc
+        count += 1
+        i += factor
+    if n >= keep:
+        for j in range(keep):
+            history[j] = x[n - keep + j]
+    else:
+        for j in range(keep - n):
+            history[j] = history[j + n]
+        for j in range(n):
+            history[keep - n + j] = x[j]
+    return count, i - n
+
+
 class MonoDecimator:
     """Down-mixes blocks to mono and decimates them by an integer factor as they stream by, so
     the analysis rate is a whole ``source_rate / factor`` close to :data:`ANALYSIS_RATE` (44.1
     and 88.2 kHz → 11,025 Hz, 48, 96 and 192 kHz → 12 kHz; 8 kHz stays). The anti-alias
-    low-pass is an 8th-order Butterworth whose state is carried across blocks, so block edges
-    leave no trace.
+    low-pass is a Kaiser-windowed FIR (cut-off at 90 % of the new Nyquist frequency) computed
+    only at the kept samples, with its state carried across blocks: block edges leave no trace.
     """
 
     def __init__(
@@ -104,22 +144,32 @@ class MonoDecimator:
         divisors = [f for f in range(1, max(1, source_rate // 8000) + 1) if source_rate % f == 0]
         self.factor = min(divisors, key=lambda f: abs(source_rate / f - target_rate))
         self.rate = source_rate // self.factor  # a whole number of hertz
-        self._sos = signal.butter(8, 0.9 / self.factor, output="sos") if self.factor > 1 else None
-        self._zi = np.zeros((self._sos.shape[0], 2)) if self._sos is not None else None
-        self._sosfilt = signal.sosfilt
+        n_taps = 12 * self.factor + 1
+        self._taps = signal.firwin(n_taps, 0.9 / self.factor, window=("kaiser", 8.0))
+        self._history = np.zeros(n_taps - 1)
         self._phase = 0
         capacity = -(-frames // self.factor) + 1 if frames else 1 << 16
         self._out = np.zeros(capacity, dtype=np.float32)
         self._used = 0
+        self._scratch = np.zeros(0)
 
     def add(self, block: np.ndarray) -> None:
         mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block
-        if self._sos is None:
-            kept = np.asarray(mono, dtype=np.float32)
+        if self.factor == 1:
+            kept: np.ndarray = np.asarray(mono, dtype=np.float32)
         else:
-            filtered, self._zi = self._sosfilt(self._sos, mono, zi=self._zi)
-            kept = filtered[self._phase :: self.factor]
-            self._phase = (self._phase - len(mono)) % self.factor
+            most = len(mono) // self.factor + 1
+            if len(self._scratch) < most:
+                self._scratch = np.zeros(most)
+            count, self._phase = _fir_decimate(
+                np.asarray(mono, dtype=np.float64),
+                self._taps,
+                self.factor,
+                self._history,
+                self._phase,
+                self._scratch,
+            )
+            kept = self._scratch[:count]
         end = self._used + len(kept)
         if end > len(self._out):  # a file longer than it said: grow geometrically
             grown = np.zeros(max(end, 2 * len(self._out)), dtype=np.float32)

@@ -158,8 +158,11 @@ def band_energies(y: np.ndarray, sr: int, frame_rate: float, n_frames: int) -> n
         idx = np.arange(first, min(first + chunk, n_frames))
         starts = np.round(idx * hop).astype(np.int64) - n_fft // 2  # frames centred on i * hop
         where = starts[:, None] + np.arange(n_fft)[None, :]
-        inside = (where >= 0) & (where < len(y))
-        frames = np.where(inside, y[np.clip(where, 0, max(0, len(y) - 1))], 0.0) * window
+        if starts[0] >= 0 and starts[-1] + n_fft <= len(y):
+            frames = y[where] * window
+        else:  # the first and last frames reach past the ends: zeros there
+            inside = (where >= 0) & (where < len(y))
+            frames = np.where(inside, y[np.clip(where, 0, max(0, len(y) - 1))], 0.0) * window
         spec = np.fft.rfft(frames, axis=1)
         power = spec.real**2 + spec.imag**2
         for j, row in enumerate(power):

@@ -263,7 +263,12 @@ def _refine_bpm(beats: np.ndarray, bpm: float) -> float:
 
 def analyze_rhythm(y: np.ndarray, sr: int) -> Rhythm:
     """Tempo, confidence and beat times of a mono recording."""
-    env, frame_rate = onset_strength(y, sr)
+    return rhythm_from_envelope(*onset_strength(y, sr))
+
+
+def rhythm_from_envelope(env: np.ndarray, frame_rate: float) -> Rhythm:
+    """Tempo, confidence and beats from an :func:`onset_strength` envelope (for callers that
+    use the envelope for other things too)."""
     est = estimate_tempo(env, frame_rate)
     beats = track_beats(env, frame_rate, est.bpm)
     return Rhythm(_refine_bpm(beats, est.bpm), est.confidence, beats)

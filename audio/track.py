@@ -125,7 +125,8 @@ def analyze_file(
     loud = meter.reading()
     y, rate = mono.result(), int(mono.rate)
     check()
-    rhythm = tempo.analyze_rhythm(y, rate)
+    env, env_rate = tempo.onset_strength(y, rate)
+    rhythm = tempo.rhythm_from_envelope(env, env_rate)
     report(READ_SHARE + 0.1)
     check()
     chroma = chroma_mod.analyse(y, rate)
@@ -139,7 +140,6 @@ def analyze_file(
     report(READ_SHARE + 0.3)
     check()
     parts = sections(y, rate, chroma.chroma, chroma.frame_rate, beats if len(beats) else None)
-    env, env_rate = tempo.onset_strength(y, rate)
     centroid = descriptors.spectral_centroid(y, rate)
     report(1.0)
     return TrackAnalysis(
@@ -169,6 +169,9 @@ def analyze_file(
 
 def warm_up() -> None:
     """Compile or load every kernel the analysis uses."""
+    from audio import audio_file
+
+    audio_file.warm_up()
     tempo.warm_up()
     chroma_mod.warm_up()
     key_audio.warm_up()
