@@ -7,6 +7,7 @@ the window. Subcommands of later features register on the same group.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -24,10 +25,40 @@ def _print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
+LAZY_COMMANDS = {
+    "analyze": "app.analyze_cli:analyze",
+    "chords": "app.chords_cli:chords",
+    "listen": "app.listen:listen",
+    "midi": "app.midi_cli:midi",
+    "progression": "app.progression_cli:progression",
+}
+
+
+class LazyGroup(click.Group):
+    """Subcommands whose modules are imported only when that command runs (or ``--help``
+    lists them): opening the window, the common case, loads none of them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
 def build_cli(open_gui: GuiOpener | None = None) -> click.Group:
     set_language("auto")
 
-    @click.group(invoke_without_command=True, help=_("Hookline: a companion for music makers."))
+    @click.group(
+        cls=LazyGroup,
+        invoke_without_command=True,
+        help=_("Hookline: a companion for music makers."),
+    )
     @click.version_option(__version__, prog_name="hookline")
     @click.option(
         "--language",
@@ -113,17 +144,6 @@ def build_cli(open_gui: GuiOpener | None = None) -> click.Group:
         for name in midi.outputs:
             click.echo("  " + _("out: {name}").format(name=name))
 
-    from app.analyze_cli import analyze
-    from app.chords_cli import chords
-    from app.listen import listen
-    from app.midi_cli import midi
-    from app.progression_cli import progression
-
-    cli.add_command(listen)
-    cli.add_command(analyze)
-    cli.add_command(chords)
-    cli.add_command(midi)
-    cli.add_command(progression)
     return cli
 
 

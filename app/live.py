@@ -14,6 +14,7 @@ import numpy as np
 from app.i18n import _
 from app.settings import Settings
 from audio.engine import EngineConfig, EngineEvent, LiveReading
+from audio.live_music import MusicReading
 from audio.stream import ChannelSelection, InputSpec, StreamError
 
 if TYPE_CHECKING:
@@ -115,6 +116,24 @@ def reading_json(reading: LiveReading) -> dict[str, Any]:
         "true_peak_dbtp": _finite(loud.true_peak_dbtp, 2),
         "xruns": reading.xruns,
         "overflows": reading.overflows,
+        **music_json(reading.music),
+    }
+
+
+def music_json(music: MusicReading | None) -> dict[str, Any]:
+    """Key, chord and tempo fields of ``hookline listen --json`` (None when unknown)."""
+    known = music is not None and music.key_tonic is not None
+    tempo = music.tempo_bpm if music is not None else None
+    return {
+        "key": music.key if music is not None and known else None,
+        "mode": music.key_mode if music is not None and known else None,
+        "camelot": music.camelot if music is not None and known else None,
+        "key_confidence": round(music.key_confidence, 3) if music is not None and known else None,
+        "chord": music.chord if music is not None else None,
+        "tempo_bpm": _finite(tempo, 2) if tempo is not None else None,
+        "tempo_confidence": (
+            round(music.tempo_confidence, 3) if music is not None and tempo is not None else None
+        ),
     }
 
 
@@ -198,6 +217,10 @@ class LiveSession:
             return None, messages, []
         messages.extend(describe_event(e) for e in self.engine.events.drain())
         return self.engine.latest(), messages, self.engine.spectrogram.drain()
+
+    def music(self) -> MusicReading | None:
+        """The newest key, chord, tempo and beat reading (never waits), or None."""
+        return self.engine.music() if self.engine is not None else None
 
     @property
     def source_name(self) -> str:

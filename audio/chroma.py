@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.fft
 from numba import njit
 
-from audio import numba_runtime
+from audio import fft, numba_runtime
 
 FMIN = 55.0  # A1
 FMAX = 3500.0
@@ -339,7 +338,7 @@ def _spectral_peaks(y: np.ndarray, sr: int, hop_s: float) -> _Peaks:
     for first in range(0, n_frames, _CHUNK):
         block = buf[: min(_CHUNK, n_frames - first)]
         _frames(dec, first, hop, plan.window, block)
-        mag = np.abs(scipy.fft.rfft(block, axis=1))
+        mag = np.abs(fft.rfft(block, axis=1))
         mag *= scale
         _peaks(
             mag,

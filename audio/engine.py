@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audio import levels, ring, spectrum
+from audio import levels, live_music, ring, spectrum
 from audio.capture import CaptureProcess
 from audio.demo import DemoInput
+from audio.live_music import LiveMusic, MusicReading
 from audio.loudness import LoudnessMeter, LoudnessReading
 from audio.loudness import warm_up as warm_up_loudness
 from audio.pitch import PitchTracker, TunerReading, tuner_reading
@@ -61,6 +62,7 @@ class LiveReading:
     overflows: int
     late_hops: int
     published_at: float  # time.perf_counter() when published
+    music: MusicReading | None = None  # the newest key/chord/tempo reading (every ~0.5 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ def warm_up(sample_rate: int = 48000) -> float:
     spectrum.warm_up()
     warm_up_loudness()
     warm_up_pitch(sample_rate)
+    live_music.warm_up()
     return time.perf_counter() - start
 
 
@@ -108,6 +111,8 @@ class LiveEngine:
         self.hop = max(64, round(spec.sample_rate * config.hop_seconds))
         self.ring = ring.FrameRing(int(spec.sample_rate * RING_SECONDS), self.channels, shared=True)
         self._latest: LatestValue[LiveReading] = LatestValue()
+        self._music: LatestValue[MusicReading] = LatestValue()
+        self.live_music: LiveMusic | None = None  # the worker's; read its counters only
         self.events: EventQueue[EngineEvent] = EventQueue()
         self.spectrogram: EventQueue[np.ndarray] = EventQueue(maxlen=1024)
         self._stop = threading.Event()
@@ -167,6 +172,10 @@ class LiveEngine:
 
     def latest(self) -> LiveReading | None:
         return self._latest.get()
+
+    def music(self) -> MusicReading | None:
+        """The newest key, chord, tempo and beat reading (about every 0.5 s), or None."""
+        return self._music.get()
 
     def wait_reading(self, version: int, timeout: float) -> tuple[LiveReading | None, int]:
         return self._latest.wait_newer(version, timeout)
@@ -246,6 +255,23 @@ class LiveEngine:
         level_meter = levels.LevelMeter(rate, channels, hop)
         loudness = LoudnessMeter(rate, channels)
         history = np.zeros(max(pitch.frame_size, analyser.fft_size), dtype=np.float32)
+        music = LiveMusic(rate, self._music)  # its heavy part runs on its own thread
+        self.live_music = music
+        try:
+            self._analyse_hops(pitch, analyser, level_meter, loudness, history, music)
+        finally:
+            music.close()
+
+    def _analyse_hops(
+        self,
+        pitch: PitchTracker,
+        analyser: spectrum.SpectrumAnalyzer,
+        level_meter: levels.LevelMeter,
+        loudness: LoudnessMeter,
+        history: np.ndarray,
+        music: LiveMusic,
+    ) -> None:
+        rate, hop, channels = self.sample_rate, self.hop, self.channels
         block = np.zeros((hop, channels), dtype=np.float32)
         mono = np.zeros(hop, dtype=np.float32)
         state = self.ring.state
@@ -288,6 +314,7 @@ class LiveEngine:
             level_meter.process(block)
             loudness.process(block)
             np.mean(block, axis=1, out=mono)
+            music.feed(mono)
             history[:-hop] = history[hop:]
             history[-hop:] = mono
             hops_done += 1
@@ -312,6 +339,7 @@ class LiveEngine:
                     overflows=int(counters[ring.OVERFLOWS]),
                     late_hops=self.late_hops,
                     published_at=time.perf_counter(),
+                    music=self._music.get(),
                 )
             )
             if self.trace is not None:

@@ -30,9 +30,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
-from audio import numba_runtime
+from audio import fft, numba_runtime
 from audio.tempo_kernels import beat_dp, box_decimate, comb_scores, log_band_flux, pulse_contrast
 
 TARGET_RATE = 11025.0
@@ -117,7 +116,7 @@ def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     # back on: memory stays a few MB however long the track is.
     for start in range(0, frames.shape[0], STFT_CHUNK):
         lo, hi = max(0, start - lag), min(frames.shape[0], start + STFT_CHUNK)
-        spec = scipy.fft.rfft(frames[lo:hi] * window, axis=1, workers=-1)
+        spec = fft.rfft(frames[lo:hi] * window, axis=1)
         logbands = np.empty((hi - lo, len(edges) - 1), dtype=np.float32)
         part = np.empty(hi - lo, dtype=np.float32)
         log_band_flux(spec, edges, gain, lag, logbands, part)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from audio import chroma as chroma_mod
-from audio import descriptors, key_audio, tempo
+from audio import descriptors, fft, key_audio, tempo
 from audio.audio_file import AudioFileError, MonoDecimator, blocks, open_info
 from audio.chords_audio import ChordSpan, chord_timeline
 from audio.loudness import LoudnessMeter
@@ -105,6 +105,7 @@ def analyze_file(
     """Analyse one file; raises :class:`AudioFileError` for a file that cannot be read and
     :class:`Cancelled` when ``cancel`` is set (checked between blocks and between analyses)."""
     info = open_info(Path(path))
+    fft.use_scipy()  # a whole track: the fast FFT is worth its memory here
     report = progress or (lambda _fraction: None)
 
     def check() -> None:

@@ -94,6 +94,20 @@ def show_start_failure(message: str, quit_after: float | None = None) -> int:
     return 1
 
 
+def install_library_when_shown(window: MainWindow) -> None:
+    """Build the Library room (its table, plots and the database rows behind them) the first
+    time it is shown, not at start-up: a window that only listens stays smaller."""
+
+    def build(key: str) -> None:
+        if key == "library":
+            window.room_shown.disconnect(build)
+            from ui.library import install_library_view
+
+            install_library_view(window)
+
+    window.room_shown.connect(build)
+
+
 def run_gui(language: str | None = None, quit_after: float | None = None) -> int:
     """Open the main window and run until it closes; returns the process exit status.
 
@@ -120,6 +134,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         window = MainWindow(context)
         install_live_view(window)  # its session starts once the window is on screen
         install_harmony_view(window)  # listens on Hookline In from then on
+        install_library_when_shown(window)  # built on first visit: memory for what is used
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))
         window.closed.connect(app.quit)

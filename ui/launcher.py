@@ -12,10 +12,11 @@ from app.cli import build_cli
 
 
 def _open_gui(language: str | None = None, quit_after: float | None = None) -> int:
-    # The window's non-Qt services first: once PySide6 is loaded, its import hook reads the
-    # source of every module imported after it (see ui/source_cache.py), megabytes of text.
-    import app.context
-    import app.harmony  # noqa: F401
+    import PySide6.QtCore  # noqa: F401  (first, so its import hook can be narrowed at once)
+
+    from ui.source_cache import scan_only_qt_modules
+
+    scan_only_qt_modules()  # see ui/source_cache.py
     from ui.application import run_gui
 
     return run_gui(language=language, quit_after=quit_after)

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     settings_changed = Signal(list)
+    room_shown = Signal(str)  # the key of the room that just became the current one
     project_created = Signal(object)
     closed = Signal()
 
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
     def _room_changed(self, index: int) -> None:
         if 0 <= index < len(ROOM_KEYS):
             self.actions_by_name[f"room.{ROOM_KEYS[index]}"].setChecked(True)
+            self.room_shown.emit(ROOM_KEYS[index])
 
     # -- actions and menus ------------------------------------------------------------------
 

@@ -11,6 +11,11 @@ error is formatted.
 from __future__ import annotations
 
 import linecache
+import sys
+from types import ModuleType
+from typing import Any
+
+QT_MODULES = ("ui", "pyqtgraph", "PySide6", "shiboken6", "__feature__")
 
 
 def forget_module_sources() -> int:
@@ -18,3 +23,24 @@ def forget_module_sources() -> int:
     held = len(linecache.cache)
     linecache.clearcache()
     return held
+
+
+def scan_only_qt_modules() -> bool:
+    """Make PySide6's hook read the source of Qt-using modules only (ours in ``ui``, pyqtgraph):
+    the hook looks for ``from __feature__ import ...``, which no other module can contain, and
+    reading numpy's, Numba's or SQLAlchemy's sources costs tens of megabytes and start-up time.
+    Call right after PySide6 is first imported; returns whether the hook was found (PySide6
+    6.11: ``PySide6.support.feature._mod_uses_pyside``), else nothing changes."""
+    feature = sys.modules.get("PySide6.support.feature")
+    original: Any = getattr(feature, "_mod_uses_pyside", None)
+    if feature is None or not callable(original):
+        return False
+
+    def uses_pyside(module: ModuleType) -> bool:
+        name = getattr(module, "__name__", "")
+        if name.split(".", 1)[0] in QT_MODULES:
+            return bool(original(module))
+        return False
+
+    feature._mod_uses_pyside = uses_pyside  # type: ignore[attr-defined]
+    return True

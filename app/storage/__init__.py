@@ -6,9 +6,10 @@
 
 from app.storage.database import Database, open_database
 from app.storage.errors import StorageError, StorageProblem
-from app.storage.models import Base, BlobRow, ProjectRow, ProjectUpdateRow
+from app.storage.models import AnalysedTrackRow, Base, BlobRow, ProjectRow, ProjectUpdateRow
 
 __all__ = [
+    "AnalysedTrackRow",
     "Base",
     "BlobRow",
     "Database",

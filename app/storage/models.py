@@ -10,8 +10,21 @@ Times are stored as UTC without a zone (SQLite has no zone-aware type) and come 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -95,3 +108,55 @@ class BlobRow(Base):
     size: Mapped[int] = mapped_column(Integer)
     media_type: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AnalysedTrackRow(Base):
+    """One audio file in the Library and what the whole-file analysis found in it.
+
+    ``path`` is absolute and unique. ``size`` + ``mtime_ns`` say cheaply whether the file changed;
+    ``fingerprint`` is the SHA-256 of the size (8 bytes, little-endian), the first MiB and the
+    last MiB: a fast content fingerprint (not a hash of the whole file) that recognises a file
+    whose time changed but whose content did not. ``error`` holds the translated reason for a
+    file that could not be analysed (the results are then empty). Loudness values that were not
+    measurable (silence) are stored as NULL. ``envelope`` is a small waveform overview:
+    ``{"min": [...], "max": [...]}`` over equal slices of the file.
+    """
+
+    __tablename__ = "analysed_tracks"
+    __table_args__ = (
+        UniqueConstraint("path", name="uq_analysed_tracks_path"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(String(4096))
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    analysed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    analysis_version: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tempo_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tempo_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    key_tonic: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    key_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    camelot: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    tuning_cents: Mapped[float | None] = mapped_column(Float, nullable=True)
+    loudness_lufs: Mapped[float | None] = mapped_column(Float, nullable=True)
+    loudness_range_lu: Mapped[float | None] = mapped_column(Float, nullable=True)
+    true_peak_dbtp: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sample_peak_dbfs: Mapped[float | None] = mapped_column(Float, nullable=True)
+    energy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    danceability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    brightness: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dc_offset: Mapped[float | None] = mapped_column(Float, nullable=True)
+    leading_silence_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    trailing_silence_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    beats: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    sections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    chords: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    envelope: Mapped[dict[str, list[float]] | None] = mapped_column(JSON, nullable=True)

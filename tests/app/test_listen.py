@@ -14,6 +14,13 @@ from tests.support.jack import JackServer, Player
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {
+    "key",
+    "mode",
+    "camelot",
+    "key_confidence",
+    "chord",
+    "tempo_bpm",
+    "tempo_confidence",
     "t",
     "pitch_hz",
     "note",

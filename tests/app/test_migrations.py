@@ -38,8 +38,8 @@ def _lyrics_update(text: str) -> bytes:
 
 
 def test_migrations_are_a_single_line_ending_at_head() -> None:
-    assert migrate.known_revisions() == {"0001", "0002"}
-    assert migrate.head_revision() == "0002"
+    assert migrate.known_revisions() == {"0001", "0002", "0003"}
+    assert migrate.head_revision() == "0003"
 
 
 def test_upgrade_from_empty_creates_every_table(db_path: Path) -> None:
@@ -47,7 +47,13 @@ def test_upgrade_from_empty_creates_every_table(db_path: Path) -> None:
     try:
         assert db.revision() == migrate.head_revision()
         tables = set(inspect(db.engine).get_table_names())
-        assert {"projects", "project_updates", "blobs", "alembic_version"} <= tables
+        assert {
+            "projects",
+            "project_updates",
+            "blobs",
+            "analysed_tracks",
+            "alembic_version",
+        } <= tables
     finally:
         db.close()
 
@@ -84,7 +90,7 @@ def test_upgrade_from_0001_keeps_every_row(db_path: Path) -> None:
 
     db = open_database(db_path)
     try:
-        assert db.revision() == "0002"
+        assert db.revision() == migrate.head_revision()
         inspector = inspect(db.engine)
         assert "blobs" in inspector.get_table_names()
         assert "deleted_at" in {c["name"] for c in inspector.get_columns("projects")}
@@ -105,6 +111,62 @@ def test_upgrade_from_0001_keeps_every_row(db_path: Path) -> None:
         assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
         assert raw.execute("SELECT data FROM project_updates").fetchone() == (update,)
     raw.close()
+
+
+def test_upgrade_from_0002_keeps_every_row_and_adds_the_library(db_path: Path) -> None:
+    _database_at(db_path, "0002")
+    with sqlite3.connect(db_path) as raw:
+        assert "analysed_tracks" not in {
+            r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        raw.execute(
+            "INSERT INTO projects (id, name, created_at, updated_at, deleted_at) VALUES "
+            "('0b5c7e3a-1d2f-4a6b-8c9d-0e1f2a3b4c5d', 'Binned song', "
+            "'2024-05-01 10:00:00.000000', '2024-05-02 11:30:00.000000', "
+            "'2024-05-03 09:00:00.000000')"
+        )
+        raw.execute(
+            "INSERT INTO blobs (sha256, size, media_type, created_at) VALUES "
+            "(?, 12, 'audio/wav', '2024-05-01 10:00:00.000000')",
+            ("ab" * 32,),
+        )
+    raw.close()
+
+    db = open_database(db_path)
+    try:
+        assert db.revision() == "0003"
+        store = ProjectStore(db)
+        [info] = store.trash()
+        assert info.name == "Binned song"
+        assert info.deleted_at is not None
+        with db.read_session() as session:
+            from app.storage import AnalysedTrackRow, BlobRow
+
+            [blob] = session.query(BlobRow).all()
+            assert (blob.size, blob.media_type) == (12, "audio/wav")
+            assert session.query(AnalysedTrackRow).count() == 0
+        with db.session() as session:
+            from datetime import UTC, datetime
+
+            session.add(
+                AnalysedTrackRow(
+                    path="/music/song.wav",
+                    size=10,
+                    mtime_ns=5,
+                    analysed_at=datetime.now(UTC),
+                    analysis_version=1,
+                    beats=[0.5, 1.0],
+                    chords=[{"start_s": 0.0, "end_s": 1.0, "name": "Am"}],
+                )
+            )
+        with db.read_session() as session:
+            row = session.query(AnalysedTrackRow).one()
+            assert row.beats == [0.5, 1.0]
+            assert row.chords == [{"start_s": 0.0, "end_s": 1.0, "name": "Am"}]
+    finally:
+        db.close()
+    backup = db_path.with_name("hookline.r0002.bak.sqlite3")
+    assert backup.exists()
 
 
 def test_cascade_from_0001_still_works_after_upgrade(db_path: Path) -> None:
@@ -140,7 +202,7 @@ def test_downgrade_and_upgrade_again(db_path: Path) -> None:
     finally:
         engine.dispose()
     db = open_database(db_path)
-    assert db.revision() == "0002"
+    assert db.revision() == migrate.head_revision()
     db.close()
 
 

@@ -105,7 +105,7 @@ def test_kill_at_any_moment_leaves_a_database_that_opens(tmp_path: Path, delay: 
             stream.close()
     database = open_database(db_path)
     try:
-        assert database.revision() == "0002"
+        assert database.revision() == "0003"
         assert database.check_integrity() == []
         store = ProjectStore(database)
         for info in store.list():

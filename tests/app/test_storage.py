@@ -59,7 +59,7 @@ def test_reopen_keeps_data_and_revision(db_path: Path) -> None:
     _make_real_database(db_path, payload_rows=3)
     db = open_database(db_path)
     try:
-        assert db.revision() == "0002"
+        assert db.revision() == "0003"
         with db.read_session() as session:
             assert session.scalar(select(func.count()).select_from(BlobRow)) == 3
         assert db.check_integrity() == []
@@ -120,7 +120,7 @@ def test_empty_file_is_initialised(db_path: Path) -> None:
     db_path.write_bytes(b"")
     db = open_database(db_path)
     try:
-        assert db.revision() == "0002"
+        assert db.revision() == "0003"
     finally:
         db.close()
 

@@ -29,6 +29,7 @@ from tests.ui.conftest import save_screenshot
 from ui.live import LiveView, install_live_view
 from ui.live.common import DANGER, DASH
 from ui.live.meters import LoudnessPanel
+from ui.live.music import MusicPanel
 from ui.live.spectrum import FLOOR_DB, HOPS_PER_ROW, ROWS
 from ui.live.tuner import HOLD_SECONDS, TunerPanel
 from ui.main_window import MainWindow
@@ -260,6 +261,57 @@ def test_tuner_gates_on_confidence_and_lights_in_tune(qtbot: QtBot) -> None:
     assert tuner.note_text == DASH and tuner.frequency_label.text() == DASH
 
 
+def test_the_music_card_shows_the_demo_and_flashes_on_the_beat(
+    qtbot: QtBot, live: tuple[MainWindow, LiveView]
+) -> None:
+    _window, view = live
+    music = view.music
+    qtbot.waitUntil(lambda: music.tempo_text == "96", timeout=20_000)
+    assert music.chord_text in ("Am", "F", "C", "G", "Em", DASH)
+    # ~3 s at 96 BPM is 4.8 beats: the light flashes once a beat, off in between.
+    flashes = music.light.flashes
+    lit = 0
+    for _ in range(60):
+        qtbot.wait(50)
+        lit += music.light.lit
+    beats = music.light.flashes - flashes
+    assert 3 <= beats <= 7, beats
+    assert 0 < lit < 30
+    engine = view.session.engine if view.session else None
+    assert engine is not None and engine.live_music is not None
+    assert engine.live_music.skipped <= 2  # the music thread kept up
+
+
+def test_music_panel_readouts(qtbot: QtBot) -> None:
+    import time
+
+    panel = MusicPanel()
+    qtbot.addWidget(panel)
+    now = time.perf_counter()
+    reading = SimpleNamespace(
+        key_tonic=6,
+        key="F#",
+        key_mode="minor",
+        key_confidence=0.84,
+        camelot="11A",
+        chord="Bb7",
+        tempo_bpm=127.6,
+        tempo_confidence=0.5,
+        beat_clock=now - 1.0,
+        beat_period_s=0.5,
+        published_at=now,
+    )
+    panel.show_music(reading, now=now + 0.02)
+    assert panel.key_text == "F♯ minor" and panel.chord_text == "B♭7" and panel.tempo_text == "128"
+    assert panel.key_detail.text() == "11A · 84%" and panel.light.lit
+    panel.show_music(reading, now=now + 0.3)
+    assert not panel.light.lit
+    panel.show_music(SimpleNamespace(**{**vars(reading), "tempo_confidence": 0.0}), now=now)
+    assert not panel.light.lit  # no sure tempo, no flashing
+    panel.show_music(reading, now=now + 10.0)  # stale: the engine stopped
+    assert panel.key_text == DASH and panel.tempo_text == DASH and not panel.light.lit
+
+
 def test_true_peak_turns_red_above_minus_one(qtbot: QtBot) -> None:
     panel = LoudnessPanel()
     qtbot.addWidget(panel)
@@ -307,6 +359,22 @@ def test_screenshots_with_the_demo_playing(
             item = plot.getPlotItem()
             left_axis = item.getAxis("left").mapToScene(QPointF(0, 0)).x()
             assert left_axis < item.getViewBox().mapToScene(QPointF(0, 0)).x()
+        # The Music card reads the demo: 96 BPM, Am–F–C–G (A minor, or C major, its relative).
+        music = view.music
+
+        def shown_tempo() -> float:
+            shown = music._shown
+            return float(shown.tempo_bpm or 0.0) if shown is not None else 0.0
+
+        qtbot.waitUntil(lambda: abs(shown_tempo() - 96.0) < 2.0, timeout=20_000)
+        qtbot.waitUntil(lambda: music.key_text != DASH and music.chord_text != DASH, timeout=10_000)
+        assert music.tempo_text != DASH
+        if language == "en":
+            assert music.key_text in ("A minor", "C major"), music.key_text
+        assert music._shown.camelot in ("8A", "8B")
+        music_x = music.mapTo(view, music.rect().center()).x()
+        assert (music_x > spectrum_x) == (language == "ar")
+        assert music.geometry().bottom() < view.loudness.geometry().top()  # no overlap
         save_screenshot(window, f"live-{language}")
         window.close()
         assert view.session is not None and not view.session.running

@@ -1,4 +1,5 @@
-"""The Live room: tuner, level and loudness meters, spectrum and spectrogram of the input.
+"""The Live room: tuner, key/chord/tempo card, level and loudness meters, spectrum and
+spectrogram of the input.
 
 Threads: everything here runs on the main thread. The engine's worker publishes readings into a
 latest-value slot and spectrogram columns into a bounded queue; :attr:`LiveView.timer` pulls
@@ -28,6 +29,7 @@ from app.i18n import _
 from app.settings import Settings
 from ui.live.controls import SPACE, ControlStrip
 from ui.live.meters import LevelPanel, LoudnessPanel
+from ui.live.music import MusicPanel
 from ui.live.spectrum import SpectrumPanel
 from ui.live.tuner import TunerPanel
 from ui.source_cache import forget_module_sources
@@ -71,13 +73,15 @@ class LiveView(QWidget):
         self.tuner = TunerPanel(float(settings.get("audio.reference_a")))
         self.levels = LevelPanel()
         self.loudness = LoudnessPanel()
+        self.music = MusicPanel()
         self.spectrum = SpectrumPanel()
-        for panel in (self.tuner, self.loudness):
+        for panel in (self.tuner, self.music, self.loudness):
             panel.setFixedWidth(SIDE_WIDTH)
 
         side = QVBoxLayout()
         side.setSpacing(10)
         side.addWidget(self.tuner, 1)
+        side.addWidget(self.music)
         side.addWidget(self.loudness)
         panels = QHBoxLayout()
         panels.setSpacing(10)
@@ -136,6 +140,7 @@ class LiveView(QWidget):
         self.controls.set_running(False)
         self.controls.set_status("", 0, 0, 0, running=False)
         self.tuner.clear()
+        self.music.clear()
         self.levels.bars.clear()
         self.spectrum.clear_spectrum()
 
@@ -223,6 +228,8 @@ class LiveView(QWidget):
                 self._show(reading, min(dt, 0.25))
             elif reading is None:
                 self.tuner.show_reading(None, now)
+            # every tick, so the beat light keeps time between readings
+            self.music.show_music(reading.music if reading is not None else None)
             self.spectrum.render_spectrogram()
             if reading is not None and source:
                 self.controls.set_status(
