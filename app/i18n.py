@@ -110,9 +110,12 @@ def format_decimal(value: float, digits: int | None = None) -> str:
     return _babel_format_decimal(value, format=pattern, locale=_locale)
 
 
-def format_percent(fraction: float) -> str:
+def format_percent(fraction: float, digits: int = 0) -> str:
     """``0.42`` as the current locale writes 42 percent ("42 %" in German, "٤٢٪" in Arabic)."""
-    return _babel_format_percent(fraction, locale=_locale)
+    if digits <= 0:
+        return _babel_format_percent(fraction, locale=_locale)
+    rounded = round(fraction * 100.0, digits) / 100.0  # the locale's pattern, more decimals
+    return _babel_format_percent(rounded, locale=_locale, decimal_quantization=False)
 
 
 def format_datetime(value: datetime, width: str = "medium") -> str:

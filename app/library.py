@@ -34,7 +34,7 @@ import numpy as np
 from sqlalchemy import delete, select
 
 from app.analyze_cli import AUDIO_SUFFIXES, problem_text
-from app.i18n import _, format_decimal, ngettext
+from app.i18n import _, format_decimal, format_percent, ngettext
 from app.storage import AnalysedTrackRow, Database, StorageError
 
 log = logging.getLogger(__name__)
@@ -459,7 +459,7 @@ def readiness(track: Track) -> list[Check]:
         checks.append(Check("clipping", FAIL if clipping else PASS, _("Clipping"), text))
     if track.dc_offset is not None:
         offset = abs(track.dc_offset)
-        text = _("{value} % of full scale").format(value=format_decimal(offset * 100.0, 2))
+        text = _("{percent} of full scale").format(percent=format_percent(offset, 2))
         checks.append(Check("dc_offset", PASS if offset < DC_LIMIT else WARN, _("DC offset"), text))
     for key, title, seconds, limit in (
         (

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
-from app.i18n import _, format_decimal
+from app.i18n import _, format_decimal, format_percent
 from app.library import FAIL, INFO, PASS, WARN, Check, Match, Track
 from ui.library.model import duration_text, key_name
 from ui.live.common import CAUTION, DANGER, IN_TUNE, Card, muted, scaled_font
@@ -178,7 +178,9 @@ class MixList(Card):
             self.empty.setText(_("Only analysed tracks can be matched."))
         else:
             self.empty.setText(
-                _("No track in the library has a compatible key within 6 % of its tempo.")
+                _(
+                    "No track in the library has a compatible key within {percent} of its tempo."
+                ).format(percent=format_percent(0.06))
             )
         self.empty.setVisible(bool(self.empty.text()))
 
