@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from audio.results import EventQueue, LatestValue
 from audio.stream import InputSource, InputSpec, StreamError
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL_S = 0.001  # see LiveEngine.start
 
 RING_SECONDS = 2.0
 TRACE_ENV = "HOOKLINE_READING_TRACE"  # benchmarks only: save a ReadingTrace here at stop
@@ -129,6 +131,11 @@ class LiveEngine:
 
     # ---- control (main thread) ----
     def start(self) -> None:
+        # The worker has a 10 ms hop to publish in. Other Python threads (the window, the
+        # key/chord/tempo thread) hold the GIL in turns of up to the switch interval, 5 ms by
+        # default: half a hop lost each time one of them is busy. 1 ms bounds that wait.
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         trace_path = os.environ.get(TRACE_ENV)
         if trace_path and self.trace is None:
             self.trace = ReadingTrace()

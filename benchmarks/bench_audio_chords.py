@@ -149,6 +149,9 @@ class Score:
 
 
 def main() -> None:
+    from audio import fft
+
+    fft.use_scipy()  # the whole-track FFT, as `hookline analyze` uses
     warnings.filterwarnings("ignore")
     started = time.perf_counter()
     items = build()

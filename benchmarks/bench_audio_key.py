@@ -121,6 +121,9 @@ def evaluate(
 
 
 def main() -> None:
+    from audio import fft
+
+    fft.use_scipy()  # the whole-track FFT, as `hookline analyze` uses
     parser = argparse.ArgumentParser()
     parser.add_argument("--pieces", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)

@@ -74,6 +74,9 @@ METHODS: dict[str, Callable[[np.ndarray, int], tuple[float, np.ndarray]]] = {
 
 
 def main() -> None:
+    from audio import fft
+
+    fft.use_scipy()  # the whole-track FFT, as `hookline analyze` uses
     warnings.filterwarnings("ignore")
     items = build()
     audio = []
