@@ -31,6 +31,7 @@ import contextlib
 import ctypes
 import logging
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,6 +179,7 @@ class JackWatch:
     """Notices the JACK server going away (rtmidi does not). Main/worker thread only."""
 
     RETRY_S = (0.5, 1.0, 2.0, 5.0)  # waits between attempts to reach a missing server
+    OPEN_WAIT_S = 2.0  # an attempt still running after this is left to finish on its own
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -186,14 +188,39 @@ class JackWatch:
         self._client: Any = None
         self._failures = 0
         self._next_try = 0.0
+        self._attempt: threading.Thread | None = None
+        self._attempt_result: list[Any] = []
         self.open()
 
     def open(self) -> bool:
         """Connect to the server; while it stays away, attempts are spaced out (0.5 s to 5 s)
-        and report failure at once in between."""
+        and report failure at once in between.
+
+        Each attempt runs on a thread of its own: right after a server is killed, libjack's
+        ``jack_client_open`` can block on what the dead server left behind (seen here about one
+        time in ten). The caller waits at most :attr:`OPEN_WAIT_S`; a stuck attempt is left to
+        finish, and no new one starts until it has.
+        """
         now = time.monotonic()
+        if self._attempt is not None:
+            if self._attempt.is_alive():
+                return False
+            self._attempt = None
+            return self._adopt(now)
         if now < self._next_try:
             return False
+        result: list[Any] = []
+        attempt = threading.Thread(target=self._connect, args=(result,), daemon=True)
+        attempt.start()
+        attempt.join(self.OPEN_WAIT_S)
+        self._attempt_result = result
+        if attempt.is_alive():
+            self._attempt = attempt
+            self.down = True
+            return False
+        return self._adopt(now)
+
+    def _connect(self, result: list[Any]) -> None:
         try:
             import jack
 
@@ -203,6 +230,13 @@ class JackWatch:
             client.set_xrun_callback(self._on_xrun)
             client.activate()
         except Exception:
+            result.append(None)
+            return
+        result.append(client)
+
+    def _adopt(self, now: float) -> bool:
+        client = self._attempt_result[0] if self._attempt_result else None
+        if client is None:
             self.down = True
             self._next_try = now + self.RETRY_S[min(self._failures, len(self.RETRY_S) - 1)]
             self._failures += 1

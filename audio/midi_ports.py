@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import ctypes.util
 import logging
 import os
 import sys
@@ -40,35 +41,32 @@ _quiet = False
 
 
 def quiet_libjack() -> None:
-    """Send libjack's messages (for every JACK client in the process, rtmidi's too) to the log
-    instead of stderr: without a server it prints several lines per connection attempt."""
+    """Silence libjack's messages (for every JACK client in the process, rtmidi's too): without
+    a server it prints several lines to stderr per connection attempt.
+
+    The hook must not be Python: libjack calls it from its own threads, also while another
+    thread holds the GIL inside a libjack call that waits for them (closing a client of a dead
+    server), which deadlocks. So it is a C function that ignores its argument: libc's
+    ``strlen`` (``void (*)(const char *)`` in libjack's eyes; the result is dropped).
+    """
     global _quiet
     if _quiet:
         return
     _quiet = True
-    with contextlib.suppress(ImportError, OSError):  # no libjack: nothing will print
-        import jack
-
-        jack.set_error_function(lambda message: log.debug("libjack: %s", message))
-        jack.set_info_function(lambda message: log.debug("libjack: %s", message))
-    # python-rtmidi's wheel carries its own copy of libjack, with its own message hooks.
+    libc = ctypes.CDLL(None)
     import rtmidi
 
-    libs = Path(rtmidi.__file__).resolve().parent.parent.glob("python_rtmidi*/libjack*.so*")
-    for path in libs:
+    # python-rtmidi's wheel carries its own copy of libjack, with its own hooks; the system's
+    # is the one JACK-Client uses.
+    bundled = Path(rtmidi.__file__).resolve().parent.parent.glob("python_rtmidi*/libjack*.so*")
+    for path in [*map(str, bundled), ctypes.util.find_library("jack")]:
+        if not path:
+            continue
         with contextlib.suppress(OSError, AttributeError):
-            lib = ctypes.CDLL(str(path))
+            lib = ctypes.CDLL(path)
             for setter in (lib.jack_set_error_function, lib.jack_set_info_function):
-                setter.argtypes = [_JACK_MESSAGE]
-                setter(_log_libjack)
-
-
-@ctypes.CFUNCTYPE(None, ctypes.c_char_p)
-def _log_libjack(message: bytes) -> None:
-    log.debug("libjack: %s", message.decode(errors="replace"))
-
-
-_JACK_MESSAGE = type(_log_libjack)
+                setter.argtypes = [ctypes.c_void_p]
+                setter(ctypes.cast(libc.strlen, ctypes.c_void_p))
 
 
 def midi_backend(api: str) -> Any:
