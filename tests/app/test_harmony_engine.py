@@ -178,10 +178,21 @@ def test_a_burst_of_ten_thousand_messages_loses_none(
         for chord in (C, F, G7):
             burst += _notes(0x90, chord) + _notes(0x80, chord, 0)
     burst = burst[:10_000] + _notes(0x90, G7)
-    before = harmony.tracker.events_read
-    assert sender.send(burst, per_cycle=100) == (len(burst), 0)
-    wait_for(lambda: harmony.tracker.events_read - before >= len(burst), 20, "every message read")
-    assert harmony.tracker.events_read - before == len(burst)
+    for attempt in (1, 2):
+        before, xruns = harmony.tracker.events_read, harmony.midi_in.status.xruns
+        assert sender.send(burst, per_cycle=100) == (len(burst), 0)
+        try:
+            wait_for(lambda b=before: harmony.tracker.events_read - b >= len(burst), 20, "all")
+        except AssertionError:
+            # JACK itself drops a cycle's MIDI when a client runs late (an xrun, from other
+            # load on the box); only then may the burst be sent again, and it says so.
+            lost_cycles = harmony.midi_in.status.xruns - xruns
+            if attempt == 2 or lost_cycles == 0:
+                raise
+            print(f"burst retried: {lost_cycles} JACK xrun(s) during the first one")
+            continue
+        assert harmony.tracker.events_read - before == len(burst)
+        break
     wait_for(lambda: harmony.latest().chord is not None, 5, "the last chord")  # type: ignore[union-attr]
     assert harmony.latest().chord.symbol == "G7"  # type: ignore[union-attr]
 
