@@ -20,6 +20,18 @@ MAX_CHANNELS = 64
 MAX_SECONDS = 6 * 3600  # longer files are refused, not read for an hour
 
 
+def rms(x: np.ndarray, chunk: int = 1 << 20) -> float:
+    """RMS in float64 a chunk at a time: no full-length temporary for a long signal (NaN or inf
+    when a sample is not finite)."""
+    if len(x) == 0:
+        return 0.0
+    total = 0.0
+    for i in range(0, len(x), chunk):
+        part = x[i : i + chunk].astype(np.float64)
+        total += float(part @ part)
+    return float(np.sqrt(total / len(x)))
+
+
 class AudioFileError(Exception):
     """``problem``: "missing", "unreadable", "not_audio", "empty", "too_long", "too_many_channels"
     or "damaged"; ``detail``: what the library said."""

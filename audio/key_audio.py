@@ -24,51 +24,11 @@ from typing import Literal
 import numpy as np
 
 from audio import chroma as chroma_mod
+from audio.key_profiles import PROFILES
 
 Mode = Literal["major", "minor"]
 
-# Temperley (1999), "What's key for key? The Krumhansl-Schmuckler key-finding algorithm
-# reconsidered", Music Perception 17(1), revised profiles (Figure 4). C first.
-TEMPERLEY_MAJOR = (5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0)
-TEMPERLEY_MINOR = (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0)
-# Krumhansl & Kessler (1982) probe-tone ratings (Krumhansl 1990, Table 2.1). C first.
-KRUMHANSL_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
-KRUMHANSL_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
-# Albrecht & Shanahan (2013), "The use of large corpora to train a new type of key-finding
-# algorithm: an improved treatment of the minor mode", Music Perception 31(1), appendix. C first.
-ALBRECHT_MAJOR = (
-    0.238,
-    0.006,
-    0.111,
-    0.006,
-    0.137,
-    0.094,
-    0.016,
-    0.214,
-    0.009,
-    0.080,
-    0.008,
-    0.081,
-)
-ALBRECHT_MINOR = (
-    0.220,
-    0.006,
-    0.104,
-    0.123,
-    0.019,
-    0.103,
-    0.012,
-    0.214,
-    0.062,
-    0.022,
-    0.061,
-    0.052,
-)
-BASE_PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "albrecht": (ALBRECHT_MAJOR, ALBRECHT_MINOR),
-    "temperley": (TEMPERLEY_MAJOR, TEMPERLEY_MINOR),
-    "krumhansl": (KRUMHANSL_MAJOR, KRUMHANSL_MINOR),
-}
+BASE_PROFILES = PROFILES  # the published symbolic profiles (audio/key_profiles.py)
 DEFAULT_PROFILE = "albrecht"
 N_HARMONICS = 4
 HARMONIC_SLOPE = 0.6

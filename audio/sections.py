@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from audio import numba_runtime
+from audio.audio_file import rms
 
 SHORT_S = 20.0
 MIN_SECTION_S = 8.0
@@ -128,18 +129,7 @@ def _as_mono(y: np.ndarray) -> np.ndarray:
     if y.ndim == 2:
         y = y.mean(axis=1) if y.shape[1] <= y.shape[0] else y.mean(axis=0)
     y = y.ravel()
-    return y if np.isfinite(_rms(y)) else np.nan_to_num(y)
-
-
-def _rms(y: np.ndarray, chunk: int = 1 << 20) -> float:
-    """RMS a chunk at a time (NaN if any sample is not finite); no full-length temporaries."""
-    if len(y) == 0:
-        return 0.0
-    total = 0.0
-    for i in range(0, len(y), chunk):
-        part = y[i : i + chunk].astype(np.float64)
-        total += float(part @ part)
-    return float(np.sqrt(total / len(y)))
+    return y if np.isfinite(rms(y)) else np.nan_to_num(y)
 
 
 def band_energies(y: np.ndarray, sr: int, frame_rate: float, n_frames: int) -> np.ndarray:
@@ -310,7 +300,7 @@ def sections(
     if duration <= 0.0:
         return []
     whole = [Section(0.0, duration, "A")]
-    if duration < SHORT_S or _rms(mono) < SILENCE_RMS:
+    if duration < SHORT_S or rms(mono) < SILENCE_RMS:
         return whole
     if C is None or frame_rate is None:
         from audio.chroma import chroma

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audio import fft, numba_runtime
+from audio.audio_file import rms
 from audio.tempo_kernels import beat_dp, box_decimate, comb_scores, log_band_flux, pulse_contrast
 
 TARGET_RATE = 11025.0
@@ -81,17 +82,6 @@ def _band_edges(rate: float, n_fft: int) -> np.ndarray:
 STFT_CHUNK = 2048  # frames per STFT chunk in onset_strength
 
 
-def _rms(x: np.ndarray, chunk: int = 1 << 20) -> float:
-    """RMS in float64, a chunk at a time (no float64 copy of a long signal)."""
-    if len(x) == 0:
-        return 0.0
-    total = 0.0
-    for i in range(0, len(x), chunk):
-        part = x[i : i + chunk].astype(np.float64)
-        total += float(part @ part)
-    return float(np.sqrt(total / len(x)))
-
-
 def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     """Onset strength envelope (float32, one value per hop) and its frame rate in Hz."""
     x = np.ascontiguousarray(y, dtype=np.float32).reshape(-1)
@@ -101,13 +91,13 @@ def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
         dec = np.empty(len(x) // factor, dtype=np.float32)
         box_decimate(x, factor, dec)
         x = dec
-    rms = _rms(x)
-    if rms < 1e-9 or len(x) < n_fft:
+    level = rms(x)
+    if level < 1e-9 or len(x) < n_fft:
         return np.zeros(max(0, 1 + (len(x) - n_fft) // hop) if len(x) >= n_fft else 0,
                         dtype=np.float32), frame_rate  # fmt: skip
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
     # The level normalisation rides on the window: no second copy of a long signal.
-    window = (np.hanning(n_fft) * (0.1 / rms)).astype(np.float32)
+    window = (np.hanning(n_fft) * (0.1 / level)).astype(np.float32)
     edges = _band_edges(rate, n_fft)
     lag = max(1, n_fft // (4 * hop))
     gain = GAIN * 2.0 / float(np.hanning(n_fft).sum())
