@@ -24,7 +24,6 @@ other, not with old Spotify numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -129,10 +128,3 @@ def danceability(env: np.ndarray, frame_rate: float, beats_s: np.ndarray, bpm: f
         return 0.0
     contrast = _clip01((beat_contrast(env, frame_rate, beats_s) - 1.0) / 2.0)
     return _clip01(tempo_factor(bpm) * contrast * (0.5 + 0.5 * beat_regularity(beats_s)))
-
-
-@dataclass(frozen=True)
-class Descriptors:
-    energy: float
-    danceability: float
-    brightness: float

@@ -6,12 +6,13 @@ key); nothing here knows music theory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -117,6 +118,20 @@ class ChordLane(Card):
             chip.setVisible(False)
 
 
+def _drag_files_only(view: QAbstractItemView) -> None:
+    view.setDragEnabled(True)
+    view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+    view.setDefaultDropAction(Qt.DropAction.CopyAction)
+
+
+def _file_mime(file_for: FileMaker, rows: Iterable[int]) -> QMimeData:
+    """Drag data naming the files ``file_for`` writes for ``rows`` (real file URLs)."""
+    data = QMimeData()
+    paths = (file_for(row) for row in rows)
+    data.setUrls([QUrl.fromLocalFile(str(path)) for path in paths if path is not None])
+    return data
+
+
 class DraggableList(QListWidget):
     """A list whose items drag out as ``.mid`` files a DAW can drop (a real file URL).
 
@@ -126,19 +141,10 @@ class DraggableList(QListWidget):
     def __init__(self, file_for: FileMaker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.file_for = file_for
-        self.setDragEnabled(True)
-        self.setDragDropMode(QListWidget.DragDropMode.DragOnly)
-        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        _drag_files_only(self)
 
     def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:  # Qt's name
-        data = QMimeData()
-        urls = []
-        for item in items:
-            path = self.file_for(self.row(item))
-            if path is not None:
-                urls.append(QUrl.fromLocalFile(str(path)))
-        data.setUrls(urls)
-        return data
+        return _file_mime(self.file_for, (self.row(item) for item in items))
 
     def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
@@ -150,15 +156,10 @@ class DraggableTree(QTreeWidget):
     def __init__(self, file_for: FileMaker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.file_for = file_for
-        self.setDragEnabled(True)
-        self.setDragDropMode(QTreeWidget.DragDropMode.DragOnly)
-        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        _drag_files_only(self)
 
     def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:  # Qt's name
-        data = QMimeData()
-        paths = (self.file_for(self.indexOfTopLevelItem(item)) for item in items)
-        data.setUrls([QUrl.fromLocalFile(str(path)) for path in paths if path is not None])
-        return data
+        return _file_mime(self.file_for, (self.indexOfTopLevelItem(item) for item in items))
 
     def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
