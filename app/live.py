@@ -218,6 +218,12 @@ class LiveSession:
         messages.extend(describe_event(e) for e in self.engine.events.drain())
         return self.engine.latest(), messages, self.engine.spectrogram.drain()
 
+    @property
+    def column_seconds(self) -> float:
+        """Seconds of audio per spectrogram column (one analysis hop), 0.0 while stopped."""
+        engine = self.engine
+        return engine.hop / engine.sample_rate if engine is not None else 0.0
+
     def music(self) -> MusicReading | None:
         """The newest key, chord, tempo and beat reading (never waits), or None."""
         return self.engine.music() if self.engine is not None else None

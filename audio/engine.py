@@ -45,7 +45,7 @@ RETRY_SECONDS = 1.0
 class EngineConfig:
     input: InputSpec = field(default_factory=InputSpec)
     reference_a: float = 440.0
-    hop_seconds: float = 0.01
+    hop_seconds: float = 0.01  # the longest analysis hop wanted; see analysis_hop()
     fall_back_to_demo: bool = True  # no device at all: play the demo instead of failing
 
 
@@ -87,18 +87,35 @@ def warm_up(sample_rate: int = 48000) -> float:
     return time.perf_counter() - start
 
 
+def analysis_hop(sample_rate: int, block_size: int, hop_seconds: float) -> int:
+    """Frames per analysis hop: a whole number of device blocks, as many as fit in
+    ``hop_seconds`` and at least one.
+
+    A hop that ends where a block ends is complete the moment that block lands, so no reading
+    waits for part of the next block: with 512-frame blocks at 48 kHz a 480-frame hop would
+    have waited 10.7 ms for most of its samples; a 512-frame hop waits for none. Blocks longer
+    than ``hop_seconds`` give one reading per block.
+    """
+    if sample_rate <= 0 or block_size <= 0 or hop_seconds <= 0:
+        raise ValueError("rate, block size and hop must be positive")
+    return block_size * max(1, int(sample_rate * hop_seconds // block_size))
+
+
 class ReadingTrace:
-    """Benchmark instrumentation: (stream frame count, perf_counter_ns) of each published
-    reading, in preallocated arrays. Assign to ``LiveEngine.trace`` before ``start()``."""
+    """Benchmark instrumentation: for each published reading, the stream frame count, when the
+    worker took its hop from the ring and when the reading was published (perf_counter_ns), in
+    preallocated arrays. Assign to ``LiveEngine.trace`` before ``start()``."""
 
     def __init__(self, capacity: int = 1 << 18) -> None:
         self.frames = np.zeros(capacity, dtype=np.int64)
+        self.taken_ns = np.zeros(capacity, dtype=np.int64)
         self.published_ns = np.zeros(capacity, dtype=np.int64)
         self.count = 0
 
-    def record(self, frames: int) -> None:
+    def record(self, frames: int, taken_ns: int) -> None:
         if self.count < self.frames.shape[0]:
             self.frames[self.count] = frames
+            self.taken_ns[self.count] = taken_ns
             self.published_ns[self.count] = time.perf_counter_ns()
             self.count += 1
 
@@ -110,7 +127,7 @@ class LiveEngine:
         spec = config.input
         self.sample_rate = spec.sample_rate
         self.channels = spec.selection.analysed_channels()
-        self.hop = max(64, round(spec.sample_rate * config.hop_seconds))
+        self.hop = analysis_hop(spec.sample_rate, spec.block_size, config.hop_seconds)
         self.ring = ring.FrameRing(int(spec.sample_rate * RING_SECONDS), self.channels, shared=True)
         self._latest: LatestValue[LiveReading] = LatestValue()
         self._music: LatestValue[MusicReading] = LatestValue()
@@ -155,6 +172,7 @@ class LiveEngine:
             np.savez(
                 self._trace_path,
                 frames=self.trace.frames[:n],
+                taken_ns=self.trace.taken_ns[:n],
                 published_ns=self.trace.published_ns[:n],
                 rate=self.sample_rate,
                 hop=self.hop,
@@ -261,7 +279,7 @@ class LiveEngine:
         analyser = spectrum.SpectrumAnalyzer(rate)
         level_meter = levels.LevelMeter(rate, channels, hop)
         loudness = LoudnessMeter(rate, channels)
-        history = np.zeros(max(pitch.frame_size, analyser.fft_size), dtype=np.float32)
+        history = np.zeros(max(pitch.frame_size, analyser.fft_size, hop), dtype=np.float32)
         music = LiveMusic(rate, self._music)  # its heavy part runs on its own thread
         self.live_music = music
         try:
@@ -315,6 +333,7 @@ class LiveEngine:
                     continue
                 time.sleep(poll)
                 continue
+            taken_ns = time.perf_counter_ns() if self.trace is not None else 0
             # Behind means more than one device block beyond this hop is waiting; a block that
             # simply carries two hops is not late.
             backlog = self.ring.available() >= hop + self.config.input.block_size
@@ -350,4 +369,4 @@ class LiveEngine:
                 )
             )
             if self.trace is not None:
-                self.trace.record(hops_done * hop)
+                self.trace.record(hops_done * hop, taken_ns)

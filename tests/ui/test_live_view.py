@@ -30,7 +30,7 @@ from ui.live import LiveView, install_live_view
 from ui.live.common import DANGER, DASH
 from ui.live.meters import LoudnessPanel
 from ui.live.music import MusicPanel
-from ui.live.spectrum import FLOOR_DB, HOPS_PER_ROW, ROWS
+from ui.live.spectrum import FLOOR_DB, ROW_SECONDS, ROWS
 from ui.live.tuner import HOLD_SECONDS, TunerPanel
 from ui.main_window import MainWindow
 from ui.theme import theme_colors
@@ -107,7 +107,7 @@ def test_the_demo_moves_every_display(qtbot: QtBot, live: tuple[MainWindow, Live
     rows = view.spectrum.spectrogram_rows()
     assert rows is not None and rows.shape[0] == ROWS
     filled = rows[(rows > FLOOR_DB + 20).any(axis=1)]
-    assert len(filled) >= 2.0 / (HOPS_PER_ROW * 0.01) * 0.6  # most of 2 s of rows arrived
+    assert len(filled) >= 2.0 / ROW_SECONDS * 0.6  # most of 2 s of rows arrived
     assert len(session.engine.spectrogram.drain()) < 100  # the view keeps the queue drained
 
     assert window.statusBar().currentMessage() == "Listening to Demo input."

@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from app.i18n import _, format_decimal
 from ui.live.common import Card
@@ -26,8 +26,7 @@ FMIN, FMAX = 20.0, 20000.0
 DB_RANGE = (-100.0, 0.0)
 FLOOR_DB = -120.0
 ROWS = 400  # spectrogram history rows
-HOPS_PER_ROW = 2  # engine columns (10 ms each) merged into one row by their maximum
-HOP_SECONDS = 0.01
+ROW_SECONDS = 0.02  # engine columns (one analysis hop each) merged into rows by their maximum
 COLOR_LEVELS = (-96.0, -12.0)
 AXIS_WIDTH = 46
 MAJOR_HZ = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
@@ -94,7 +93,12 @@ def _set_up_plot(widget: pg.PlotWidget) -> pg.PlotItem:
     if tick_font.pointSizeF() > 0:
         tick_font.setPointSizeF(tick_font.pointSizeF() * 0.85)
     for name in ("left", "bottom"):
-        item.getAxis(name).setStyle(tickFont=tick_font, tickLength=-4)
+        axis = item.getAxis(name)
+        axis.setStyle(tickFont=tick_font, tickLength=-4)
+        # An axis with a grid spans the whole plot, so every new curve repainted its ticks and
+        # labels: half of each frame's painting, all of it holding the GIL the analysis worker
+        # needs. Cached, it is one pixmap blit until its ticks change.
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     item.getAxis("left").setWidth(AXIS_WIDTH)
     item.setXRange(math.log10(FMIN), math.log10(FMAX), padding=0)
     item.getAxis("bottom").setTicks(frequency_ticks())
@@ -132,7 +136,7 @@ class SpectrumPanel(Card):
         self.spectrogram_plot.setObjectName("live-spectrogram-plot")
         waterfall = _set_up_plot(self.spectrogram_plot)
         waterfall.getAxis("bottom").setStyle(showValues=False)
-        seconds = ROWS * HOPS_PER_ROW * HOP_SECONDS
+        seconds = ROWS * ROW_SECONDS
         waterfall.setYRange(-seconds, 0, padding=0)
         waterfall.getAxis("left").setTicks(
             [
@@ -159,6 +163,7 @@ class SpectrumPanel(Card):
         self._row = 0  # next row to write, 0..ROWS-1
         self._pending: np.ndarray | None = None  # the row being merged from engine columns
         self._pending_count = 0
+        self._pending_seconds = 0.0  # audio time the pending row covers so far
         self._dirty = False
 
     def apply_colors(self) -> None:
@@ -197,26 +202,38 @@ class SpectrumPanel(Card):
 
     # -- spectrogram ----------------------------------------------------------------------------
 
-    def add_columns(self, columns: Sequence[np.ndarray]) -> None:
-        """Store new engine columns (cheap; call on every tick, shown or not)."""
+    def add_columns(self, columns: Sequence[np.ndarray], column_seconds: float) -> None:
+        """Store new engine columns, each ``column_seconds`` of audio (cheap; call on every tick,
+        shown or not). A row is ROW_SECONDS of audio: short columns are merged by their maximum,
+        a column longer than a row fills as many rows as it lasts."""
+        if column_seconds <= 0.0:
+            return
         for column in columns:
             if self._ring is None or self._ring.shape[1] != column.shape[0]:
                 self._ring = np.full((2 * ROWS, column.shape[0]), FLOOR_DB, dtype=np.float32)
                 self._pending = np.full(column.shape[0], FLOOR_DB, dtype=np.float32)
                 self._row = 0
                 self._pending_count = 0
+                self._pending_seconds = 0.0
             assert self._pending is not None
             if self._pending_count == 0:
                 self._pending[:] = column
             else:
                 np.maximum(self._pending, column, out=self._pending)
             self._pending_count += 1
-            if self._pending_count == HOPS_PER_ROW:
+            self._pending_seconds += column_seconds
+            # a small tolerance, so 2 x 10 ms makes a 20 ms row despite rounding
+            while self._pending_seconds >= ROW_SECONDS * 0.999:
                 self._ring[self._row] = self._pending
                 self._ring[self._row + ROWS] = self._pending
                 self._row = (self._row + 1) % ROWS
-                self._pending_count = 0
+                self._pending_seconds -= ROW_SECONDS
                 self._dirty = True
+                if self._pending_seconds < ROW_SECONDS * 0.001:
+                    self._pending_seconds = 0.0
+                    self._pending_count = 0
+                else:  # the rest of a long column starts the next row
+                    self._pending_count = 1
 
     def render_spectrogram(self) -> None:
         """Hand the visible window (oldest row first, so newest at the top) to the image."""
@@ -236,5 +253,5 @@ class SpectrumPanel(Card):
         """Stretch the image over the bands' edges: columns are equal steps of log frequency."""
         logs = np.log10(frequencies)
         step = (logs[-1] - logs[0]) / max(1, len(logs) - 1)
-        seconds = ROWS * HOPS_PER_ROW * HOP_SECONDS
+        seconds = ROWS * ROW_SECONDS
         self._image_rect = QRectF(logs[0] - step / 2, -seconds, step * len(logs), seconds)

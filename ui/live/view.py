@@ -208,7 +208,8 @@ class LiveView(QWidget):
         reading, messages, columns = session.poll()
         for text in messages:
             self.message.emit(text)
-        self.spectrum.add_columns(columns)  # always, so the engine's queue never overflows
+        # always, so the engine's queue never overflows
+        self.spectrum.add_columns(columns, session.column_seconds)
         if reading is not None:
             dropouts = reading.xruns + reading.overflows
             if dropouts != self._dropouts:
