@@ -53,6 +53,7 @@ class CaptureProcess:
             "shm": self.ring.shm_name,
             "capacity": self.ring.capacity,
             "channels": self.ring.channels,
+            "wake_fd": self.ring.wake_fd,
             "spec": asdict(self.spec),
         }
         env = dict(os.environ)
@@ -64,6 +65,7 @@ class CaptureProcess:
             text=True,
             env=env,
             start_new_session=True,
+            pass_fds=(self.ring.wake_fd,) if self.ring.wake_fd >= 0 else (),
         )
         reply = self._read_reply()
         if not reply.get("ok"):
@@ -134,59 +136,20 @@ class CaptureProcess:
 TIMING_ENV = "HOOKLINE_CALLBACK_TIMING"  # benchmarks only: where to save callback timings
 
 
-class CallbackTimer:
-    """Benchmark instrumentation: wraps the callback to record its start/end times and the frame
-    count after each call. Reading the clock creates Python ints, so this is never used outside
-    ``benchmarks/`` (set ``HOOKLINE_CALLBACK_TIMING=path.npz``)."""
+TIMED_CALLBACKS = 1 << 20  # benchmarks: callbacks whose times are kept (about 1.5 h at 128)
 
-    def __init__(self, capacity: int = 1 << 20) -> None:
-        import numpy as np
 
-        self.starts = np.zeros(capacity, dtype=np.int64)
-        self.ends = np.zeros(capacity, dtype=np.int64)
-        self.written = np.zeros(capacity, dtype=np.int64)
-        self.count = np.zeros(1, dtype=np.int64)
-        self.ring: FrameRing | None = None
+def save_callback_timings(source: Any, ring: FrameRing, path: str) -> None:
+    """Benchmarks: each callback's start and end (CLOCK_MONOTONIC ns, the clock of
+    ``time.perf_counter_ns``) and the frame count after it, with the ring's counters."""
+    import numpy as np
 
-    def factory(self, ring: FrameRing, picks: Any, mix: int) -> Any:
-        import time
-
-        from audio.stream import make_callback
-
-        inner = make_callback(ring, picks, mix)
-        self.ring = ring
-        clock, starts, ends, written, count = (
-            time.perf_counter_ns,
-            self.starts,
-            self.ends,
-            self.written,
-            self.count,
-        )
-        state = ring.state
-
-        def callback(indata: Any, frames: Any, t: Any, status: Any) -> None:
-            begin = clock()
-            inner(indata, frames, t, status)
-            i = count[0]
-            if i < starts.shape[0]:
-                starts[i] = begin
-                ends[i] = clock()
-                written[i] = state[0]
-                count[0] = i + 1
-
-        return callback
-
-    def save(self, path: str) -> None:
-        import numpy as np
-
-        n = int(self.count[0])
-        state = self.ring.state.copy() if self.ring is not None else np.zeros(8, np.int64)
-        np.savez(
-            path, starts=self.starts[:n], ends=self.ends[:n], written=self.written[:n], state=state
-        )
+    starts, ends, written = source.params.timings()
+    np.savez(path, starts=starts, ends=ends, written=written, state=ring.state.copy())
 
 
 def _child_main(job: dict[str, Any]) -> None:
+    from audio import callback
     from audio import ring as ring_module
     from audio.stream import DeviceInput
 
@@ -199,20 +162,22 @@ def _child_main(job: dict[str, Any]) -> None:
     )
     spec = InputSpec(**spec_data)
     ring_module.warm_up()
-    ring = FrameRing.attach(job["shm"], int(job["capacity"]), int(job["channels"]))
+    ring = FrameRing.attach(
+        job["shm"], int(job["capacity"]), int(job["channels"]), wake_fd=int(job.get("wake_fd", -1))
+    )
 
     def say(message: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
     timing_path = os.environ.get(TIMING_ENV)
-    timer = CallbackTimer() if timing_path else None
     try:
+        callback.warm_up()
         source = DeviceInput(
             spec,
             ring,
             on_finished=lambda: say({"event": "finished"}),
-            callback_factory=timer.factory if timer else None,
+            timing_capacity=TIMED_CALLBACKS if timing_path else 0,
         )
         source.start()
     except StreamError as exc:
@@ -242,8 +207,8 @@ def _child_main(job: dict[str, Any]) -> None:
     stopper = threading.Thread(target=source.stop, daemon=True)
     stopper.start()
     stopper.join(1.0)
-    if timer is not None and timing_path:
-        timer.save(timing_path)
+    if timing_path:
+        save_callback_timings(source, ring, timing_path)
     # Skip interpreter teardown: PortAudio's at-exit clean-up can hang or abort on a dead host.
     os._exit(0)
 

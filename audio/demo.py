@@ -115,6 +115,7 @@ class DemoInput:
         position = 0
         deadline = time.monotonic()
         buffer, state, picks = self.ring.buffer, self.ring.state, self._picks
+        wake = self.ring.wake_fd
         audio, wrap, n = self._audio, self._wrap, self.block_size
         while self._running.is_set():
             end = position + n
@@ -125,7 +126,7 @@ class DemoInput:
                 wrap[:head] = audio[position:]
                 wrap[head:] = audio[: n - head]
                 block = wrap
-            ring_write(buffer, block, state, picks, MIX_PICK, 0)
+            ring_write(buffer, block, state, picks, MIX_PICK, 0, wake)
             position = (position + self.block_size) % self._loop_frames
             deadline += period
             delay = deadline - time.monotonic()

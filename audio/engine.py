@@ -128,7 +128,9 @@ class LiveEngine:
         self.sample_rate = spec.sample_rate
         self.channels = spec.selection.analysed_channels()
         self.hop = analysis_hop(spec.sample_rate, spec.block_size, config.hop_seconds)
-        self.ring = ring.FrameRing(int(spec.sample_rate * RING_SECONDS), self.channels, shared=True)
+        self.ring = ring.FrameRing(
+            int(spec.sample_rate * RING_SECONDS), self.channels, shared=True, wake=True
+        )
         self._latest: LatestValue[LiveReading] = LatestValue()
         self._music: LatestValue[MusicReading] = LatestValue()
         self.live_music: LiveMusic | None = None  # the worker's; read its counters only
@@ -300,7 +302,8 @@ class LiveEngine:
         block = np.zeros((hop, channels), dtype=np.float32)
         mono = np.zeros(hop, dtype=np.float32)
         state = self.ring.state
-        poll = min(0.002, hop / rate / 4)
+        # Woken by the producer when the hop is complete; the timeout is a fallback only.
+        wait = max(ring.POLL_SECONDS, 2 * self.config.input.block_size / rate)
         watchdog = max(0.5, 20 * self.config.input.block_size / rate)
         hops_done = 0
         last_written, last_progress = 0, time.monotonic()
@@ -331,7 +334,7 @@ class LiveEngine:
                     self.events.put(EngineEvent("device-lost", self.source_name))
                     next_retry = now + RETRY_SECONDS
                     continue
-                time.sleep(poll)
+                self.ring.wait_for(int(state[ring.READ]) + hop, wait)
                 continue
             taken_ns = time.perf_counter_ns() if self.trace is not None else 0
             # Behind means more than one device block beyond this hop is waiting; a block that

@@ -15,33 +15,85 @@ Counters live in one int64 array (``state``) so the callback never creates a Pyt
 ``FLAGGED``     callbacks whose PortAudio status flags were non-zero (xruns and friends)
 ``CALLBACKS``   callbacks seen
 ``LAST_FLAGS``  the last non-zero status flags word
+``WAKE_AT``     the consumer's wish: signal me when ``WRITTEN`` reaches this count
 ==============  ==========================================================================
+
+Waking the consumer: polling the ring cost the worker up to a poll period of latency per
+reading. Instead the consumer arms ``WAKE_AT`` (:func:`arm_wake`) and sleeps on an eventfd; the
+producer signals it from compiled code (``eventfd_write``: one non-blocking system call, no
+Python object, no lock in user space) in the one block that carries ``WRITTEN`` across
+``WAKE_AT``. Store, full fence, load on both sides: either the consumer sees the frames or the
+producer sees the wish, so no wake is lost; a stale signal only costs the consumer one extra
+look at the ring. Without eventfd (not Linux) the consumer polls.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
+import time
 from multiprocessing import resource_tracker, shared_memory
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from audio import numba_runtime
 
 # Without the Numba runtime, array arguments are passed without a per-call meminfo allocation.
 _NO_NRT: dict[str, Any] = {"_nrt": False}
 
-WRITTEN, READ, OVERFLOWS, FLAGGED, CALLBACKS, LAST_FLAGS = range(6)
+WRITTEN, READ, OVERFLOWS, FLAGGED, CALLBACKS, LAST_FLAGS, WAKE_AT = range(7)
 STATE_SIZE = 8
+NO_WAKE = -1  # the wake_fd of a ring whose consumer polls
+
+HAS_EVENTFD = hasattr(os, "eventfd")
+POLL_SECONDS = 0.002  # the consumer's poll where there is no eventfd
+
+
+def _fence_typer(typingctx):
+    """A sequentially consistent fence: no store before it is ordered after a load behind it."""
+
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+_full_fence: Any = intrinsic(_fence_typer)
+
+
+if HAS_EVENTFD:
+    # glibc's eventfd_write, linked by name (so the kernels stay cacheable)
+    _int: Any = types.intc
+    _eventfd_write: Any = types.ExternalFunction("eventfd_write", _int(types.intc, types.uint64))
+
+    @njit(cache=True, **_NO_NRT)
+    def _signal(fd):
+        _eventfd_write(np.intc(fd), np.uint64(1))
+
+else:
+
+    @njit(cache=True, **_NO_NRT)
+    def _signal(fd):
+        pass
+
 
 # How the callback maps device channels onto the ring's channels.
 MIX_PICK = 0  # copy channels[c] to ring channel c (mono pick, stereo pair, any subset)
 MIX_SUM = 1  # sum all device channels (scaled by 1/n) into ring channel 0
 
 
-@njit(cache=True, **_NO_NRT)
-def ring_write(ring, block, state, channels, mix, flags):
-    """Producer side: copy ``block`` (frames x device channels) into ``ring``; never blocks."""
+# error_model="numpy": no division-by-zero checks (capacity and channels are never zero), so the
+# copy has no exception path: the compiled PortAudio callback must never reach Python.
+@njit(cache=True, error_model="numpy", **_NO_NRT)
+def ring_write(ring, block, state, channels, mix, flags, wake_fd):
+    """Producer side: copy ``block`` (frames x device channels) into ``ring``; never blocks.
+    Signals ``wake_fd`` (unless it is ``NO_WAKE``) when the block reaches the consumer's
+    ``WAKE_AT``."""
     state[CALLBACKS] += 1
     if flags != 0:
         state[FLAGGED] += 1
@@ -66,6 +118,20 @@ def ring_write(ring, block, state, channels, mix, flags):
             for c in range(channels.shape[0]):
                 ring[j, c] = block[i, channels[c]]
     state[WRITTEN] = written + n
+    if wake_fd >= 0:
+        _full_fence()  # the other half of arm_wake's store-fence-load
+        wake = state[WAKE_AT]
+        if written < wake <= written + n:
+            _signal(wake_fd)
+
+
+@njit(cache=True, **_NO_NRT)
+def arm_wake(state, frames):
+    """Consumer side: ask for a signal when ``WRITTEN`` reaches ``frames``. Returns True when it
+    already has (then no signal will come for it)."""
+    state[WAKE_AT] = frames
+    _full_fence()
+    return state[WRITTEN] >= frames
 
 
 @njit(cache=True, **_NO_NRT)
@@ -89,7 +155,7 @@ def ring_read(ring, state, out, advance):
     return True
 
 
-@njit(cache=True, **_NO_NRT)
+@njit(cache=True, error_model="numpy", **_NO_NRT)
 def monitor_copy(block, outdata, channels, mix):
     """Copy what is analysed to the monitor output: the picked channels (repeated if the output
     has more channels than were picked), or the mean of all inputs for a sum."""
@@ -116,10 +182,17 @@ class FrameRing:
     before it stores ``WRITTEN``, and x86-64 and the kernels' aliasing keep that order.
     """
 
-    def __init__(self, capacity: int, channels: int, shared: bool = False) -> None:
+    def __init__(
+        self, capacity: int, channels: int, shared: bool = False, wake: bool = False
+    ) -> None:
+        """``wake=True`` makes an eventfd (where there is one) for :meth:`wait_for`; the
+        producer, here or in a process that inherited it, signals it through ``wake_fd``."""
         if capacity <= 0 or channels <= 0:
             raise ValueError("capacity and channels must be positive")
         self._shm: shared_memory.SharedMemory | None = None
+        self.wake_fd = NO_WAKE
+        self._owns_wake = False
+        self._poller: Any = None
         size = STATE_SIZE * 8 + capacity * channels * 4
         if shared:
             self._shm = shared_memory.SharedMemory(create=True, size=size)
@@ -130,6 +203,11 @@ class FrameRing:
         self._map(memory, capacity, channels)
         self.state[:] = 0
         self._owner = True
+        if wake and HAS_EVENTFD:
+            self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self._owns_wake = True
+            self._poller = select.poll()
+            self._poller.register(self.wake_fd, select.POLLIN)
 
     def _map(self, memory: memoryview, capacity: int, channels: int) -> None:
         self.state = np.ndarray((STATE_SIZE,), dtype=np.int64, buffer=memory)
@@ -148,9 +226,14 @@ class FrameRing:
         capacity: int,
         channels: int,
         other_process: bool = True,
+        wake_fd: int = NO_WAKE,
     ) -> FrameRing:
-        """Open a shared ring made by another process (which owns and removes it)."""
+        """Open a shared ring made by another process (which owns and removes it). ``wake_fd``:
+        the owner's eventfd as inherited here, for the producer to signal."""
         ring = cls.__new__(cls)
+        ring.wake_fd = wake_fd if wake_fd >= 0 and _is_eventfd(wake_fd) else NO_WAKE
+        ring._owns_wake = False
+        ring._poller = None
         ring._shm = shared_memory.SharedMemory(name=name)
         if other_process:
             # Python 3.11 registers every attached block for removal at this process's exit;
@@ -163,6 +246,10 @@ class FrameRing:
 
     def close(self) -> None:
         """Release the shared block (and remove it, in the owning process)."""
+        if self._owns_wake and self.wake_fd >= 0:
+            os.close(self.wake_fd)
+            self.wake_fd = NO_WAKE
+            self._owns_wake = False
         if self._shm is None:
             return
         del self.state, self.buffer
@@ -197,6 +284,28 @@ class FrameRing:
         """Forget everything; only while no stream writes."""
         self.state[:] = 0
 
+    def wait_for(self, frames: int, timeout: float) -> None:
+        """Consumer side: return when ``WRITTEN`` may have reached ``frames``, or after
+        ``timeout`` seconds at most (a stream that stalls is the caller's watchdog's business).
+        Polls every POLL_SECONDS where there is no eventfd."""
+        if self._poller is None:
+            time.sleep(min(timeout, POLL_SECONDS))
+            return
+        if arm_wake(self.state, frames):
+            return
+        self._poller.poll(max(1, round(timeout * 1000)))
+        with contextlib.suppress(BlockingIOError):
+            os.eventfd_read(self.wake_fd)  # take the signal (and any stale one) down
+
+
+def _is_eventfd(fd: int) -> bool:
+    """Whether ``fd`` is an open eventfd here: a producer must never write 8 bytes into some
+    other file that happens to have the number."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[eventfd]"
+    except OSError:
+        return False
+
 
 def warm_up() -> None:
     """Compile (or load from cache) both kernels for float32 blocks before any stream starts."""
@@ -204,8 +313,9 @@ def warm_up() -> None:
     ring = FrameRing(64, 2)
     block = np.zeros((8, 2), dtype=np.float32)
     picks = np.array([0, 1], dtype=np.int64)
-    ring_write(ring.buffer, block, ring.state, picks, MIX_PICK, 0)
+    ring_write(ring.buffer, block, ring.state, picks, MIX_PICK, 0, NO_WAKE)
     ring_read(ring.buffer, ring.state, np.zeros((8, 2), dtype=np.float32), 8)
+    arm_wake(ring.state, 0)
     monitor_copy(block, np.zeros((8, 2), dtype=np.float32), picks, MIX_PICK)
     mono = FrameRing(64, 1)
-    ring_write(mono.buffer, block, mono.state, picks[:1], MIX_SUM, 0)
+    ring_write(mono.buffer, block, mono.state, picks[:1], MIX_SUM, 0, NO_WAKE)

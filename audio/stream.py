@@ -1,8 +1,8 @@
 """Audio input streams: a PortAudio device, or the built-in demo, feeding a :class:`FrameRing`.
 
-The PortAudio callback is the only code here that runs on the audio thread. It makes one call
-into a compiled kernel (:func:`audio.ring.ring_write`) with arguments bound when the stream was
-opened: no allocation, no lock, no logging, no Python object beyond what sounddevice hands in.
+The PortAudio callback is the only code that runs on the audio thread, and it is C: a Numba
+``cfunc`` (:mod:`audio.callback`) that PortAudio calls directly with a parameter block prepared
+when the stream was opened. No allocation, no lock, no logging, no Python object, no GIL.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from audio.callback import CallbackParams, function_address
 from audio.devices import (
     PORTAUDIO_LOCK,
     AudioUnavailable,
@@ -23,7 +24,7 @@ from audio.devices import (
     list_audio_devices,
 )
 from audio.jack_ports import JACK_HOST_API, JackRouter, JackRoutingError, parse_ports
-from audio.ring import MIX_PICK, MIX_SUM, FrameRing, monitor_copy, ring_write
+from audio.ring import MIX_PICK, MIX_SUM, FrameRing
 
 log = logging.getLogger(__name__)
 
@@ -96,31 +97,6 @@ class InputSource(Protocol):
     def alive(self) -> bool: ...
 
 
-CallbackFactory = Callable[[FrameRing, np.ndarray, int], Callable[..., None]]
-
-
-def make_monitor_callback(ring: FrameRing, picks: np.ndarray, mix: int) -> Callable[..., None]:
-    """The duplex callback when a monitor output is open: the ring write, then the copy of the
-    analysed channels to the output, both compiled, both bound now."""
-    buffer, state, write, copy = ring.buffer, ring.state, ring_write, monitor_copy
-
-    def callback(indata: Any, outdata: Any, frames: Any, time: Any, status: Any) -> None:
-        write(buffer, indata, state, picks, mix, status._flags)
-        copy(indata, outdata, picks, mix)
-
-    return callback
-
-
-def make_callback(ring: FrameRing, picks: np.ndarray, mix: int) -> Callable[..., None]:
-    """The PortAudio input callback, with everything it touches bound now."""
-    buffer, state, write = ring.buffer, ring.state, ring_write
-
-    def callback(indata: Any, frames: Any, time: Any, status: Any) -> None:
-        write(buffer, indata, state, picks, mix, status._flags)
-
-    return callback
-
-
 class DeviceInput:
     """A PortAudio input stream on a device; the stream thread fills ``ring``."""
 
@@ -129,12 +105,15 @@ class DeviceInput:
         spec: InputSpec,
         ring: FrameRing,
         on_finished: Callable[[], None] | None = None,
-        callback_factory: CallbackFactory | None = None,
+        timing_capacity: int = 0,
     ) -> None:
+        """``timing_capacity`` > 0: the callback records that many (start, end) times, for
+        benchmarks (:meth:`callback_timings`)."""
         spec.validate()
         self.spec = spec
         self.ring = ring
         self._stream: Any = None
+        self.params: CallbackParams | None = None  # what the callback reads: kept with the stream
         self._finished = False
         self._on_finished_hook = on_finished
         self._router: JackRouter | None = None
@@ -201,30 +180,42 @@ class DeviceInput:
             picks = np.array(selection.channels or (0,), dtype=np.int64)
             mix = MIX_SUM if selection.mix == "sum" else MIX_PICK
             try:
+                function = sd._ffi.cast("PaStreamCallback*", function_address())
                 if spec.monitor:
                     output = find_output_device(spec.monitor)
                     if output is None:
                         raise StreamError("no-device", device=spec.monitor)
-                    self._stream = sd.Stream(
+                    out_channels = min(2, output.max_output_channels)
+                    self.params = CallbackParams(
+                        ring, picks, mix, needed, out_channels, timing_capacity
+                    )
+                    self._stream = sd._StreamBase(
+                        kind="duplex",
                         samplerate=spec.sample_rate,
                         blocksize=spec.block_size,
                         device=(device.index, output.index),
-                        channels=(needed, min(2, output.max_output_channels)),
+                        channels=(needed, out_channels),
                         dtype="float32",
                         latency="low",
-                        callback=make_monitor_callback(ring, picks, mix),
+                        callback=function,
                         finished_callback=self._on_finished,
+                        userdata=sd._ffi.cast("void*", self.params.address),
+                        wrap_callback=None,
                     )
                 else:
-                    self._stream = sd.InputStream(
+                    self.params = CallbackParams(ring, picks, mix, needed, 0, timing_capacity)
+                    self._stream = sd._StreamBase(
+                        kind="input",
                         samplerate=spec.sample_rate,
                         blocksize=spec.block_size,
                         device=device.index,
                         channels=needed,
                         dtype="float32",
                         latency="low",
-                        callback=(callback_factory or make_callback)(ring, picks, mix),
+                        callback=function,
                         finished_callback=self._on_finished,
+                        userdata=sd._ffi.cast("void*", self.params.address),
+                        wrap_callback=None,
                     )
             except StreamError:
                 raise

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
-import itertools
-import tracemalloc
+import os
+import threading
+import time
 
 import numpy as np
 import pytest
-import sounddevice
 
-from audio.ring import MIX_PICK, MIX_SUM, FrameRing, ring_read, ring_write, warm_up
-from audio.stream import make_callback
+from audio.ring import (
+    HAS_EVENTFD,
+    MIX_PICK,
+    MIX_SUM,
+    NO_WAKE,
+    READ,
+    WAKE_AT,
+    WRITTEN,
+    FrameRing,
+    arm_wake,
+    ring_read,
+    ring_write,
+)
 
 
 def _write(
@@ -18,7 +29,7 @@ def _write(
     mix: int = MIX_PICK,
     flags: int = 0,
 ) -> None:
-    ring_write(ring.buffer, block, ring.state, np.array(picks, dtype=np.int64), mix, flags)
+    ring_write(ring.buffer, block, ring.state, np.array(picks, dtype=np.int64), mix, flags, -1)
 
 
 def test_frames_come_out_in_order_across_the_wrap() -> None:
@@ -87,57 +98,85 @@ def test_shared_ring_is_seen_by_an_attached_view() -> None:
         owner.close()
 
 
-def test_the_audio_callback_allocates_nothing() -> None:
-    """The real callback body, driven like PortAudio drives it, over thousands of calls:
-    tracemalloc's peak must not move (a single new Python object per call would)."""
-    warm_up()
-    ring = FrameRing(48000, 2)
-    callback = make_callback(ring, np.array([0, 1], dtype=np.int64), MIX_PICK)
-    indata = np.random.default_rng(1).standard_normal((128, 2)).astype(np.float32)
-    flags = sounddevice.CallbackFlags()
-    reader = np.zeros((128, 2), dtype=np.float32)
-    for _ in range(10):  # first calls may specialise dispatch caches
-        callback(indata, 128, None, flags)
-        ring_read(ring.buffer, ring.state, reader, 128)
-    calls = 5000
-    driver = itertools.repeat(None, calls)  # a loop that creates no objects itself
-    tracemalloc.start()
+needs_eventfd = pytest.mark.skipif(not HAS_EVENTFD, reason="eventfd is Linux's")
+
+
+@needs_eventfd
+def test_the_producer_signals_only_the_block_that_reaches_the_wish() -> None:
+    ring = FrameRing(1024, 2, wake=True)
     try:
-        base, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in driver:
-            callback(indata, 128, None, flags)
-            ring.state[1] = ring.state[0]  # stand-in consumer: never let the ring fill
-        current, peak = tracemalloc.get_traced_memory()
+        block = np.zeros((64, 2), dtype=np.float32)
+        assert not arm_wake(ring.state, 150)  # nothing written yet
+        for _ in range(2):  # 128 frames: short of the wish
+            ring_write(ring.buffer, block, ring.state, np.array([0, 1]), MIX_PICK, 0, ring.wake_fd)
+        with pytest.raises(BlockingIOError):
+            os.eventfd_read(ring.wake_fd)
+        ring_write(ring.buffer, block, ring.state, np.array([0, 1]), MIX_PICK, 0, ring.wake_fd)
+        assert os.eventfd_read(ring.wake_fd) == 1  # the block carrying frame 150
+        ring_write(ring.buffer, block, ring.state, np.array([0, 1]), MIX_PICK, 0, ring.wake_fd)
+        with pytest.raises(BlockingIOError):  # once per wish, not once per block
+            os.eventfd_read(ring.wake_fd)
+        assert arm_wake(ring.state, 200)  # already there: the consumer must not sleep
+        assert ring.state[WAKE_AT] == 200
     finally:
-        tracemalloc.stop()
-    assert ring.counters()["callbacks"] == calls + 10
-    assert ring.counters()["overflows"] == 0
-    # `ring.state[1] = ring.state[0]` makes one short-lived numpy scalar (the consumer's, not
-    # the callback's); it is freed at once, so the peak may rise by that one object only.
-    assert peak - base <= 64, (base, current, peak)
-    assert current - base <= 64
+        ring.close()
 
 
-def test_the_callback_measure_would_catch_an_allocation() -> None:
-    """The same harness on a callback that allocates one small object per call fails."""
-    ring = FrameRing(48000, 2)
-    inner = make_callback(ring, np.array([0, 1], dtype=np.int64), MIX_PICK)
-    kept = []
+@needs_eventfd
+def test_the_consumer_sleeps_until_its_hop_lands() -> None:
+    """A producer thread writes a 64-frame block every 5 ms; the consumer asks for 256 frames
+    with a 2 s timeout and must be back within a few blocks of the 20 ms it takes."""
+    ring = FrameRing(4096, 1, wake=True)
+    stop = threading.Event()
 
-    def leaky(indata, frames, time, status):  # type: ignore[no-untyped-def]
-        kept.append(frames * 1000)  # one int object per call, kept
-        inner(indata, frames, time, status)
+    def produce() -> None:
+        block = np.ones((64, 1), dtype=np.float32)
+        while not stop.is_set():
+            ring_write(ring.buffer, block, ring.state, np.array([0]), MIX_PICK, 0, ring.wake_fd)
+            time.sleep(0.005)
 
-    indata = np.zeros((128, 2), dtype=np.float32)
-    flags = sounddevice.CallbackFlags()
-    tracemalloc.start()
+    out = np.zeros((256, 1), dtype=np.float32)
+    producer = threading.Thread(target=produce, daemon=True)
     try:
-        base, _ = tracemalloc.get_traced_memory()
-        for _ in itertools.repeat(None, 1000):
-            leaky(indata, 128, None, flags)
-            ring.state[1] = ring.state[0]
-        current, _ = tracemalloc.get_traced_memory()
+        producer.start()
+        for _ in range(5):
+            started = time.monotonic()
+            waits = 0
+            while not ring_read(ring.buffer, ring.state, out, 256):
+                ring.wait_for(int(ring.state[READ]) + 256, 2.0)
+                waits += 1
+            elapsed = time.monotonic() - started
+            assert elapsed < 0.5, elapsed  # a lost wake would have cost the 2 s timeout
+            assert waits <= 3
+            assert ring.state[WRITTEN] - ring.state[READ] < 256
     finally:
-        tracemalloc.stop()
-    assert current - base > 64 * 10
+        stop.set()
+        producer.join()
+        ring.close()
+
+
+def test_a_ring_without_wake_polls() -> None:
+    ring = FrameRing(256, 1)
+    assert ring.wake_fd == NO_WAKE
+    started = time.monotonic()
+    ring.wait_for(10_000, 1.0)  # nothing will come: one short poll, not the timeout
+    assert time.monotonic() - started < 0.5
+    ring.close()
+
+
+@needs_eventfd
+def test_an_attached_ring_never_signals_a_file_that_is_not_its_eventfd() -> None:
+    owner = FrameRing(256, 1, shared=True, wake=True)
+    read_end, write_end = os.pipe()
+    try:
+        assert owner.shm_name is not None
+        view = FrameRing.attach(owner.shm_name, 256, 1, other_process=False, wake_fd=write_end)
+        assert view.wake_fd == NO_WAKE  # a pipe that happens to have the number
+        view.close()
+        view = FrameRing.attach(owner.shm_name, 256, 1, other_process=False, wake_fd=owner.wake_fd)
+        assert view.wake_fd == owner.wake_fd
+        view.close()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+        owner.close()
