@@ -134,7 +134,16 @@ def _input_callback(input_, output, frame_count, time_info, status_flags, user_d
     return PA_CONTINUE
 
 
-input_callback: Any = cfunc(SIGNATURE, cache=True, error_model="numpy")(_input_callback)
+_compiled: list[Any] = []  # the cfunc, built (or loaded from the cache) on first use
+
+
+def input_callback() -> Any:
+    """The compiled callback (a Numba ``cfunc``): loaded from the cache, or compiled, on the
+    first call, so that importing this module costs nothing."""
+    if not _compiled:
+        numba_runtime.prepare()
+        _compiled.append(cfunc(SIGNATURE, cache=True, error_model="numpy")(_input_callback))
+    return _compiled[0]
 
 
 class CallbackParams:
@@ -190,13 +199,13 @@ class CallbackParams:
         """Run the compiled callback on ``block`` as PortAudio would (tests and warm-up)."""
         block = np.ascontiguousarray(block, dtype=np.float32)
         out = 0 if output is None else output.ctypes.data
-        function = input_callback.ctypes
+        function = input_callback().ctypes
         return int(function(block.ctypes.data, out, block.shape[0], None, flags, self.address))
 
 
 def function_address() -> int:
     """The C function pointer of the compiled callback."""
-    return int(input_callback.address)
+    return int(input_callback().address)
 
 
 def warm_up() -> None:

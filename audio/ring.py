@@ -42,6 +42,8 @@ from numba.extending import intrinsic
 
 from audio import numba_runtime
 
+numba_runtime.prepare()  # before the intrinsic and external function below touch Numba's target
+
 # Without the Numba runtime, array arguments are passed without a per-call meminfo allocation.
 _NO_NRT: dict[str, Any] = {"_nrt": False}
 

@@ -171,5 +171,5 @@ def test_the_parameter_block_names_the_ring() -> None:
     params = CallbackParams(ring, np.array([0, 1]), MIX_PICK, 2)
     assert params.params[0] == ring.buffer.ctypes.data
     assert params.params[1] == ring.state.ctypes.data
-    assert function_address() == input_callback.address
+    assert function_address() == input_callback().address
     ring.close()

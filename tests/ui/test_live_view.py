@@ -116,7 +116,7 @@ def test_the_demo_moves_every_display(qtbot: QtBot, live: tuple[MainWindow, Live
     assert view.controls.status_label.text().startswith("Listening to Demo input")
 
     durations = np.array(view.tick_durations) * 1000.0
-    assert len(durations) >= 40  # about 30 Hz over 2 s
+    assert len(durations) >= 40  # 60 Hz over 2 s; a loaded machine may drop some
     timing = {
         "ticks": len(durations),
         "p50_ms": round(float(np.percentile(durations, 50)), 3),

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from app.live import LiveReading, LiveSession
     from ui.main_window import MainWindow
 
-REFRESH_HZ = 30
+REFRESH_HZ = 60
 SIDE_WIDTH = 300
 RESTART_KEYS = frozenset(
     {
