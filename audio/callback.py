@@ -26,7 +26,7 @@ from numba import cfunc, njit, types
 from numba.extending import intrinsic
 
 from audio import numba_runtime
-from audio.ring import FrameRing, monitor_copy, ring_write
+from audio.ring import WRITTEN, FrameRing, monitor_copy, ring_write
 
 carray: Any = _carray  # shapes of compiled integers, which NumPy's stubs do not describe
 
@@ -129,7 +129,7 @@ def _input_callback(input_, output, frame_count, time_info, status_flags, user_d
             table = carray(_as_i64(timing_address), (3, capacity))
             table[0, i] = started
             table[1, i] = _now_ns(params, _address(user_data))
-            table[2, i] = state[0]
+            table[2, i] = state[WRITTEN]
             params[P_TIMING_COUNT] = i + 1
     return PA_CONTINUE
 
