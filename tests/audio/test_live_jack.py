@@ -52,6 +52,25 @@ def engine(jack_server: JackServer, player: Player) -> Iterator[LiveEngine]:
                 os.environ[key] = value
 
 
+def _wait_for_peak(engine: LiveEngine, peak_dbfs: float, timeout: float = 15.0) -> int:
+    """Wait until every reading over 0.5 s of audio time shows ``peak_dbfs`` (±0.5 dB) in
+    both channels; returns the version of the last reading seen."""
+    version, since = 0, None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reading, version = engine.wait_reading(version, 0.5)
+        if reading is None:
+            continue
+        peaks = reading.levels.peak_dbfs
+        if all(abs(p - peak_dbfs) <= 0.5 for p in peaks[:2]):
+            since = reading.t if since is None else since
+            if reading.t - since >= 0.5:
+                return version
+        else:
+            since = None
+    raise AssertionError(f"the engine never read a steady {peak_dbfs} dBFS peak")
+
+
 def _wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,16 +87,27 @@ def play_and_collect(
     settle: float,
     seconds: float,
     reset: bool = False,
+    peak_dbfs: float | None = None,
 ) -> list[LiveReading]:
+    """Play ``command``; after ``settle`` seconds (and, given ``peak_dbfs``, once the engine
+    has read that peak level for half a second of audio: a loaded machine may still be
+    analysing the previous signal), optionally reset loudness, then collect ``seconds`` of
+    readings."""
     player.play(command)
     time.sleep(settle)
+    version = 0
+    if peak_dbfs is not None:
+        version = _wait_for_peak(engine, peak_dbfs)
     if reset:
         engine.reset_loudness()
-        time.sleep(0.05)
+        # The worker takes the request before its next reading: skip the reading that may
+        # already be in flight, so that every reading collected comes after the reset.
+        for _ in range(2):
+            reading, version = engine.wait_reading(version, 2.0)
+            assert reading is not None, "the engine stopped producing readings"
     first = engine.latest()
     assert first is not None
     readings: list[LiveReading] = []
-    version = 0
     end_t = first.t + seconds
     deadline = time.monotonic() + seconds + 10
     while time.monotonic() < deadline:
@@ -122,16 +152,25 @@ def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
 
 
 def test_ebu_tone_reads_minus_23_lufs(engine: LiveEngine, player: Player) -> None:
-    readings = play_and_collect(engine, player, "ebu", settle=0.5, seconds=3.5, reset=True)
+    # A JACK xrun (the Python test player missing its cycle on a loaded machine) puts a real
+    # step into the signal, and a step has inter-sample overshoot that the true-peak meter is
+    # right to report. Measure again, up to twice, when the run saw an xrun.
+    for _ in range(3):
+        readings = play_and_collect(
+            engine, player, "ebu", settle=0.5, seconds=3.5, reset=True, peak_dbfs=-23.0
+        )
+        if readings[-1].xruns == readings[0].xruns:
+            break
+    context = f"xruns {readings[0].xruns} -> {readings[-1].xruns}"
     last = readings[-1].loudness
     reference = pyloudnorm.Meter(RATE).integrated_loudness(
         signals.ebu_tone(4.0, RATE).astype(np.float64)
     )
     assert reference == pytest.approx(-23.0, abs=0.05)
     for value in (last.momentary_lufs, last.short_term_lufs, last.integrated_lufs):
-        assert value == pytest.approx(-23.0, abs=0.1)
-        assert value == pytest.approx(reference, abs=0.3)
-    assert last.true_peak_dbtp == pytest.approx(-23.0, abs=0.3)
+        assert value == pytest.approx(-23.0, abs=0.1), context
+        assert value == pytest.approx(reference, abs=0.3), context
+    assert last.true_peak_dbtp == pytest.approx(-23.0, abs=0.3), context
     # peak and RMS per channel: a −23 dBFS sine has an RMS 3.01 dB lower
     assert readings[-1].levels.peak_dbfs[0] == pytest.approx(-23.0, abs=0.2)
     assert readings[-1].levels.rms_dbfs[1] == pytest.approx(-26.0, abs=0.2)
