@@ -40,7 +40,7 @@ from app.storage import AnalysedTrackRow, Database, StorageError
 log = logging.getLogger(__name__)
 
 # Bump when the stored analysis changes: rows of an older version are analysed again on re-add.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: downbeats and beats per bar
 FINGERPRINT_CHUNK = 1 << 20  # 1 MiB from each end
 ENVELOPE_POINTS = 800
 SILENCE_LEVEL = 10 ** (-60 / 20)  # -60 dBFS: quieter than this counts as silence
@@ -182,6 +182,8 @@ class Track:
     leading_silence_s: float | None = None
     trailing_silence_s: float | None = None
     beats: tuple[float, ...] = ()
+    beats_per_bar: int | None = None
+    downbeats: tuple[float, ...] = ()
     sections: tuple[Section, ...] = ()
     chords: tuple[ChordSpan, ...] = ()
     envelope_min: tuple[float, ...] = ()
@@ -226,6 +228,8 @@ class Track:
             leading_silence_s=row.leading_silence_s,
             trailing_silence_s=row.trailing_silence_s,
             beats=tuple(float(b) for b in row.beats or ()),
+            beats_per_bar=row.beats_per_bar,
+            downbeats=tuple(float(b) for b in row.downbeats or ()),
             sections=tuple(
                 Section(float(s["start_s"]), float(s["end_s"]), str(s["label"]))
                 for s in row.sections or ()
@@ -843,6 +847,8 @@ class Library:
             row.leading_silence_s = summary.leading_silence_s
             row.trailing_silence_s = summary.trailing_silence_s
             row.beats = list(data["beats_s"])
+            row.beats_per_bar = int(result.beats_per_bar) or None
+            row.downbeats = list(data["downbeats_s"])
             row.sections = list(data["sections"])
             row.chords = list(data["chords"])
             row.envelope = {"min": summary.envelope_min, "max": summary.envelope_max}

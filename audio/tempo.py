@@ -38,6 +38,7 @@ from audio.tempo_kernels import beat_dp, box_decimate, comb_scores, log_band_flu
 TARGET_RATE = 11025.0
 FMIN, FMAX = 30.0, 5000.0
 BANDS_PER_OCTAVE = 6
+LOW_HZ = 150.0  # the low-band envelope: bands whose top edge is at or below this
 BPM_MIN, BPM_MAX = 30.0, 300.0
 PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0
 HARMONICS = 4
@@ -84,6 +85,14 @@ STFT_CHUNK = 2048  # frames per STFT chunk in onset_strength
 
 def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     """Onset strength envelope (float32, one value per hop) and its frame rate in Hz."""
+    env, _, frame_rate = onset_envelopes(y, sr)
+    return env, frame_rate
+
+
+def onset_envelopes(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(env, low, frame_rate)``: the onset strength envelope over all bands and the same over
+    the bands below ``LOW_HZ`` only (bass and kick onsets, which mark downbeats more often than
+    the rest), both float32 at ``frame_rate`` Hz."""
     x = np.ascontiguousarray(y, dtype=np.float32).reshape(-1)
     factor, rate, hop, n_fft = _frame_params(sr)
     frame_rate = rate / hop
@@ -93,15 +102,17 @@ def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
         x = dec
     level = rms(x)
     if level < 1e-9 or len(x) < n_fft:
-        return np.zeros(max(0, 1 + (len(x) - n_fft) // hop) if len(x) >= n_fft else 0,
-                        dtype=np.float32), frame_rate  # fmt: skip
+        n = max(0, 1 + (len(x) - n_fft) // hop) if len(x) >= n_fft else 0
+        return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32), frame_rate
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
     # The level normalisation rides on the window: no second copy of a long signal.
     window = (np.hanning(n_fft) * (0.1 / level)).astype(np.float32)
     edges = _band_edges(rate, n_fft)
+    n_low = int(np.count_nonzero(edges[1:] * rate / n_fft <= LOW_HZ))
     lag = max(1, n_fft // (4 * hop))
     gain = GAIN * 2.0 / float(np.hanning(n_fft).sum())
     env = np.empty(frames.shape[0], dtype=np.float32)
+    low = np.empty(frames.shape[0], dtype=np.float32)
     # The STFT in chunks of frames, each with the `lag` frames before it that the flux looks
     # back on: memory stays a few MB however long the track is.
     for start in range(0, frames.shape[0], STFT_CHUNK):
@@ -109,16 +120,23 @@ def onset_strength(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
         spec = fft.rfft(frames[lo:hi] * window, axis=1)
         logbands = np.empty((hi - lo, len(edges) - 1), dtype=np.float32)
         part = np.empty(hi - lo, dtype=np.float32)
-        log_band_flux(spec, edges, gain, lag, logbands, part)
+        low_part = np.empty(hi - lo, dtype=np.float32)
+        log_band_flux(spec, edges, gain, lag, n_low, logbands, part, low_part)
         env[start:hi] = part[start - lo :]
-    # Centre each value on its frame (the STFT frame starts at t*hop): shift by half a window.
+        low[start:hi] = low_part[start - lo :]
+    return _centre(env, n_fft, hop, frame_rate), _centre(low, n_fft, hop, frame_rate), frame_rate
+
+
+def _centre(env: np.ndarray, n_fft: int, hop: int, frame_rate: float) -> np.ndarray:
+    """Centre each value on its frame (the STFT frame starts at t*hop: shift by half a window),
+    then subtract a moving average over about a second and half-wave rectify."""
     shift = round(n_fft / 2 / hop)
     env = np.concatenate([np.zeros(shift, dtype=np.float32), env])
     width = round(frame_rate)
     if len(env) > width:
         kernel = np.full(width, 1.0 / width, dtype=np.float32)
         env = np.maximum(env - np.convolve(env, kernel, mode="same"), 0.0).astype(np.float32)
-    return env, frame_rate
+    return env
 
 
 def _acf(env: np.ndarray, max_lag: int) -> np.ndarray:

@@ -22,13 +22,14 @@ def box_decimate(y, factor, out):
 
 
 @njit(nogil=True, cache=True)
-def log_band_flux(spec, edges, gain, lag, logbands, env):
+def log_band_flux(spec, edges, gain, lag, n_low, logbands, env, low_env):
     """Spectral flux of log band magnitudes with a 3-band maximum filter on the reference frame.
 
     ``spec`` (frames, bins) complex STFT; ``edges`` band edges in bins (bands are ``edges[b]`` to
     ``edges[b + 1]`` exclusive); ``logbands`` (frames, bands) scratch; ``env`` (frames,) output:
     ``env[t] = mean_b max(0, L[t, b] - max(L[t - lag, b - 1 : b + 2]))`` (SuperFlux style: the
-    maximum filter keeps vibrato and slow glides from reading as onsets).
+    maximum filter keeps vibrato and slow glides from reading as onsets). ``low_env`` gets the
+    same mean over the lowest ``n_low`` bands only (kick drums and bass notes).
     """
     n_frames = spec.shape[0]
     n_bands = edges.shape[0] - 1
@@ -43,9 +44,11 @@ def log_band_flux(spec, edges, gain, lag, logbands, env):
     for t in range(n_frames):
         if t < lag:
             env[t] = 0.0
+            low_env[t] = 0.0
             continue
         r = t - lag
         total = 0.0
+        low = 0.0
         for b in range(n_bands):
             ref = logbands[r, b]
             if b > 0 and logbands[r, b - 1] > ref:
@@ -55,7 +58,10 @@ def log_band_flux(spec, edges, gain, lag, logbands, env):
             d = logbands[t, b] - ref
             if d > 0.0:
                 total += d
+                if b < n_low:
+                    low += d
         env[t] = total / n_bands
+        low_env[t] = low / max(1, n_low)
 
 
 @njit(nogil=True, cache=True)

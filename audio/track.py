@@ -1,11 +1,13 @@
-"""Whole-track analysis: tempo and beats, key, loudness, descriptors, chords and sections.
+"""Whole-track analysis: tempo, beats and downbeats, key, loudness, descriptors, chords and
+sections.
 
 The file is read in blocks (:mod:`audio.audio_file`): every block goes through the loudness meter
 at the file's own rate and channels (the live kernels, true peak included) and is mixed to mono
 and decimated to about 11 kHz on the way, so memory grows with the decimated mono signal only
 (about 2.6 MB a minute) and never with the file's own rate or channel count. The analyses then run
 on that signal: :mod:`audio.tempo`, :mod:`audio.chroma` + :mod:`audio.key_audio`,
-:mod:`audio.chords_audio`, :mod:`audio.sections` and :mod:`audio.descriptors`.
+:mod:`audio.meter` (downbeats and beats per bar), :mod:`audio.chords_audio`,
+:mod:`audio.sections` and :mod:`audio.descriptors`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from audio import chroma as chroma_mod
-from audio import descriptors, fft, key_audio, tempo
+from audio import descriptors, fft, key_audio, meter, tempo
 from audio.audio_file import AudioFileError, MonoDecimator, blocks, open_info
 from audio.chords_audio import ChordSpan, chord_timeline
 from audio.loudness import LoudnessMeter
@@ -45,6 +47,9 @@ class TrackAnalysis:
     tempo_bpm: float
     tempo_confidence: float
     beats_s: tuple[float, ...]
+    beats_per_bar: int
+    meter_confidence: float
+    downbeats_s: tuple[float, ...]
     key_tonic: int
     mode: str
     key_confidence: float
@@ -75,6 +80,8 @@ class TrackAnalysis:
             "channels": self.channels,
             "tempo_bpm": round(self.tempo_bpm, 2),
             "tempo_confidence": round(self.tempo_confidence, 3),
+            "beats_per_bar": self.beats_per_bar,
+            "meter_confidence": round(self.meter_confidence, 3),
             "key": self.key,
             "mode": self.mode,
             "key_confidence": round(self.key_confidence, 3),
@@ -88,6 +95,7 @@ class TrackAnalysis:
             "danceability": round(self.danceability, 3),
             "brightness": round(self.brightness, 3),
             "beats_s": [round(b, 3) for b in self.beats_s],
+            "downbeats_s": [round(b, 3) for b in self.downbeats_s],
             "sections": [
                 {"start_s": round(s.start_s, 2), "end_s": round(s.end_s, 2), "label": s.label}
                 for s in self.sections
@@ -112,21 +120,21 @@ def analyze_file(
         if cancel is not None and cancel.is_set():
             raise Cancelled(str(info.path))
 
-    meter = LoudnessMeter(info.sample_rate, info.channels)
+    loudness_meter = LoudnessMeter(info.sample_rate, info.channels)
     mono = MonoDecimator(info.sample_rate, frames=info.frames)
     read = 0
     for block in blocks(info):
         check()
-        meter.process(block)
+        loudness_meter.process(block)
         mono.add(block)
         read += len(block)
         report(READ_SHARE * min(1.0, read / info.frames))
     if read == 0:
         raise AudioFileError(info.path, "empty")
-    loud = meter.reading()
+    loud = loudness_meter.reading()
     y, rate = mono.result(), int(mono.rate)
     check()
-    env, env_rate = tempo.onset_strength(y, rate)
+    env, low_env, env_rate = tempo.onset_envelopes(y, rate)
     rhythm = tempo.rhythm_from_envelope(env, env_rate)
     report(READ_SHARE + 0.1)
     check()
@@ -137,6 +145,7 @@ def analyze_file(
     report(READ_SHARE + 0.2)
     check()
     beats = np.asarray(rhythm.beats_s, dtype=float)
+    bars = meter.analyze_meter(beats, env, low_env, env_rate, chroma.chroma, chroma.frame_rate)
     chords = chord_timeline(chroma.chroma, chroma.frame_rate, beats if len(beats) else None)
     report(READ_SHARE + 0.3)
     check()
@@ -151,6 +160,9 @@ def analyze_file(
         tempo_bpm=float(rhythm.bpm),
         tempo_confidence=float(rhythm.confidence),
         beats_s=tuple(float(b) for b in beats),
+        beats_per_bar=int(bars.beats_per_bar),
+        meter_confidence=float(bars.confidence),
+        downbeats_s=tuple(float(b) for b in bars.downbeats_s),
         key_tonic=int(tonic),
         mode=str(mode),
         key_confidence=float(key_confidence),
@@ -176,6 +188,7 @@ def warm_up() -> None:
     tempo.warm_up()
     chroma_mod.warm_up()
     key_audio.warm_up()
+    meter.warm_up()
     from audio import chords_audio
     from audio import sections as sections_mod
 

@@ -33,6 +33,9 @@ How the set is made (all choices seeded by ``seed``):
   is no leading silence to trim beyond FluidSynth's attack. ``beats_s`` are the quarter-note
   times ``k * 60 / tempo_bpm`` for every quarter from the first note up to (not including) the
   end of the last note. Audio continues ~2 s past the last note for the release tail.
+* **Downbeats and meter**: ``beats_per_bar`` is the time signature's numerator (3 or 4 here) and
+  ``downbeats_s`` the beats that start a bar, counted from the pickup (the first measure, when
+  it is shorter than a bar) — the same bar grid the drum track follows.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ PROGRAMS = (0, 19, 24, 48)  # acoustic grand, church organ, nylon guitar, string
 TEMPO_RANGE = (60.0, 180.0)
 TICKS = 480
 TAIL_S = 2.0
-VERSION = 2
+VERSION = 3
 
 KICK, SNARE, HAT = 36, 38, 42
 
@@ -75,6 +78,8 @@ class Item:
     duration_s: float
     program: int
     drums: bool
+    beats_per_bar: int
+    downbeats_s: tuple[float, ...]
 
 
 @dataclass
@@ -232,6 +237,8 @@ def _item_from_json(d: dict[str, object], folder: Path) -> Item:
         duration_s=float(d["duration_s"]),  # type: ignore[arg-type]
         program=int(d["program"]),  # type: ignore[call-overload]
         drums=bool(d["drums"]),
+        beats_per_bar=int(d["beats_per_bar"]),  # type: ignore[call-overload]
+        downbeats_s=tuple(float(b) for b in d["downbeats_s"]),  # type: ignore[attr-defined]
     )
 
 
@@ -304,7 +311,13 @@ def build(n_pieces: int = 24, cache: Path = DEFAULT_CACHE, seed: int = 0) -> lis
         period = tempo_us / 1e6
         n_beats = int(np.ceil(src.end_q - 1e-9))
         beats = tuple(round(k * period, 6) for k in range(n_beats))
-        item = Item(wav, src.name, tonic, mode, bpm, beats, duration, program, drums)
+        downbeats = tuple(
+            beats[k] for k in range(n_beats) if round(k - src.first_bar_q) % src.beats_per_bar == 0
+        )
+        item = Item(
+            wav, src.name, tonic, mode, bpm, beats, duration, program, drums,
+            src.beats_per_bar, downbeats,
+        )  # fmt: skip
         items.append(item)
         rec = asdict(item)
         rec["path"] = wav.name
@@ -326,5 +339,6 @@ if __name__ == "__main__":
     for it in build(args.n, seed=args.seed):
         print(
             f"{it.path.name:28s} {it.key_tonic:2d} {it.key_mode:5s} {it.tempo_bpm:7.2f} BPM "
-            f"prog {it.program:2d} drums {int(it.drums)} {it.duration_s:6.1f} s"
+            f"prog {it.program:2d} drums {int(it.drums)} {it.beats_per_bar}/4 "
+            f"{it.duration_s:6.1f} s"
         )

@@ -157,6 +157,8 @@ class AnalysedTrackRow(Base):
     leading_silence_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     trailing_silence_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     beats: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    beats_per_bar: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    downbeats: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
     sections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     chords: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     envelope: Mapped[dict[str, list[float]] | None] = mapped_column(JSON, nullable=True)

@@ -70,10 +70,15 @@ def test_a_known_song_reads_right(tmp_path: Path) -> None:
     assert {"A", "D", "E"} <= names, names
     assert r["sections"] and r["sections"][0]["start_s"] == 0.0
     assert r["danceability"] > 0.5 and 0.0 <= r["energy"] <= 1.0 and 0.0 <= r["brightness"] <= 1
+    # A kick on every beat, so only the chord changes mark the bars: one every 2 s.
+    assert r["beats_per_bar"] == 4
+    bars = np.array(r["downbeats_s"]) / 2.0
+    assert len(bars) >= 9 and np.all(np.abs(bars - np.round(bars)) * 2.0 < 0.07), bars
+    assert set(r["downbeats_s"]) <= set(r["beats_s"])
     expected = {
         "path", "duration_s", "tempo_bpm", "tempo_confidence", "key", "mode", "key_confidence",
         "camelot", "loudness_lufs", "loudness_range_lu", "true_peak_dbtp", "energy",
-        "danceability", "sections", "chords",
+        "danceability", "sections", "chords", "beats_per_bar", "meter_confidence", "downbeats_s",
     }  # fmt: skip
     assert expected <= set(r)
 

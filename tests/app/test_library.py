@@ -111,6 +111,10 @@ def test_a_folder_is_analysed_and_stored(library: Library, music: Path) -> None:
     assert song.duration_s == pytest.approx(8.0, abs=0.01)
     assert song.camelot is not None and song.loudness_lufs is not None
     assert len(song.beats) >= 12
+    assert song.beats_per_bar == 4 and set(song.downbeats) <= set(song.beats)
+    assert song.downbeats and all(
+        abs(t / 2.0 - round(t / 2.0)) * 2.0 < 0.07 for t in song.downbeats
+    )
     assert [c.name for c in song.chords[:4]] == ["Am", "F", "C", "G"]
     assert song.sections and song.sections[0].start_s == 0.0
     assert len(song.envelope_max) == len(song.envelope_min) > 100

@@ -38,8 +38,8 @@ def _lyrics_update(text: str) -> bytes:
 
 
 def test_migrations_are_a_single_line_ending_at_head() -> None:
-    assert migrate.known_revisions() == {"0001", "0002", "0003"}
-    assert migrate.head_revision() == "0003"
+    assert migrate.known_revisions() == {"0001", "0002", "0003", "0004"}
+    assert migrate.head_revision() == "0004"
 
 
 def test_upgrade_from_empty_creates_every_table(db_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_upgrade_from_0002_keeps_every_row_and_adds_the_library(db_path: Path) -
 
     db = open_database(db_path)
     try:
-        assert db.revision() == "0003"
+        assert db.revision() == migrate.head_revision()
         store = ProjectStore(db)
         [info] = store.trash()
         assert info.name == "Binned song"
@@ -167,6 +167,33 @@ def test_upgrade_from_0002_keeps_every_row_and_adds_the_library(db_path: Path) -
         db.close()
     backup = db_path.with_name("hookline.r0002.bak.sqlite3")
     assert backup.exists()
+
+
+def test_upgrade_from_0003_keeps_analyses_and_adds_downbeats(db_path: Path) -> None:
+    _database_at(db_path, "0003")
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(
+            "INSERT INTO analysed_tracks (path, size, mtime_ns, analysed_at, analysis_version, "
+            "tempo_bpm, beats) VALUES ('/music/old.wav', 10, 5, '2025-12-02 10:00:00.000000', "
+            "1, 120.0, '[0.5, 1.0, 1.5]')"
+        )
+    raw.close()
+    db = open_database(db_path)
+    try:
+        assert db.revision() == "0004"
+        from app.storage import AnalysedTrackRow
+
+        with db.read_session() as session:
+            row = session.query(AnalysedTrackRow).one()
+            assert (row.path, row.tempo_bpm, row.beats) == (
+                "/music/old.wav",
+                120.0,
+                [0.5, 1.0, 1.5],
+            )
+            assert (row.beats_per_bar, row.downbeats, row.analysis_version) == (None, None, 1)
+    finally:
+        db.close()
+    assert db_path.with_name("hookline.r0003.bak.sqlite3").exists()
 
 
 def test_cascade_from_0001_still_works_after_upgrade(db_path: Path) -> None:

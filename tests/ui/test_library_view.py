@@ -105,6 +105,8 @@ def test_a_dropped_folder_is_analysed_sorted_filtered_and_shown(
     assert room.overview.title.text() == "Groove 120.wav"
     assert "BPM" in room.overview.summary.text()
     assert room.overview.beat_count >= 10
+    assert room.overview.bar_count >= 2  # the bar lines, drawn over the beat grid
+    assert "4 beats a bar" in room.overview.summary.text()
     assert room.overview.chord_labels[:3] == ["Am", "F", "C"]  # 6 s: three bars
     assert room.overview.section_labels
     # Same loop, same key: the half-time track mixes at double tempo.

@@ -46,10 +46,10 @@ def _plot(name: str, height: int) -> pg.PlotWidget:
 def summary_line(track: Track) -> str:
     if track.error is not None:
         return track.error
-    parts = [
-        _("{bpm} BPM").format(bpm=format_decimal(round(track.tempo_bpm or 0.0, 1), 1)),
-        _("{key} ({camelot})").format(key=key_name(track), camelot=track.camelot or ""),
-    ]
+    parts = [_("{bpm} BPM").format(bpm=format_decimal(round(track.tempo_bpm or 0.0, 1), 1))]
+    if track.beats_per_bar:
+        parts.append(_("{count} beats a bar").format(count=format_decimal(track.beats_per_bar, 0)))
+    parts.append(_("{key} ({camelot})").format(key=key_name(track), camelot=track.camelot or ""))
     if track.loudness_lufs is not None:
         parts.append(_("{lufs} LUFS").format(lufs=format_decimal(round(track.loudness_lufs, 1), 1)))
     parts.append(duration_text(track.duration_s))
@@ -57,7 +57,8 @@ def summary_line(track: Track) -> str:
 
 
 class TrackOverview(Card):
-    """Waveform (min/max envelope), beat grid, labelled sections and the chord lane."""
+    """Waveform (min/max envelope), beat grid with the bar lines drawn stronger, labelled
+    sections and the chord lane."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(_("Track"), "library-track", parent)
@@ -79,6 +80,7 @@ class TrackOverview(Card):
         self.section_labels: list[str] = []
         self.chord_labels: list[str] = []
         self.beat_count = 0
+        self.bar_count = 0
         self.show_track(None)
 
     def show_track(self, track: Track | None) -> None:
@@ -89,6 +91,7 @@ class TrackOverview(Card):
         self.section_labels = []
         self.chord_labels = []
         self.beat_count = 0
+        self.bar_count = 0
         if track is None:
             self.title.setText(_("No track selected"))
             self.summary.setText(_("Select a track in the table to see its details."))
@@ -121,6 +124,13 @@ class TrackOverview(Card):
             grid.setAlpha(90)
             wave.plot(beats, ys, connect="pairs", pen=pg.mkPen(grid, width=1))
             self.beat_count = len(track.beats)
+        if track.downbeats:
+            bars = np.repeat(np.asarray(track.downbeats, dtype=float), 2)
+            ys = np.tile(np.array([-1.0, 1.0]), len(track.downbeats))
+            bar_color = QColor(colors.text)
+            bar_color.setAlpha(150)
+            wave.plot(bars, ys, connect="pairs", pen=pg.mkPen(bar_color, width=2))
+            self.bar_count = len(track.downbeats)
         if track.envelope_max:
             highs = np.asarray(track.envelope_max, dtype=float)
             lows = np.asarray(track.envelope_min, dtype=float)
