@@ -5,9 +5,10 @@ The pipeline:
 1. **Features** per analysis frame (the chroma's frames, ~10 per second): the chroma itself
    (given, or computed by :func:`audio.chroma.chroma`) and a timbre proxy: log energies in 16
    log-spaced bands (60 Hz – 8 kHz) of a Hann-windowed STFT computed here, hop matched to the
-   chroma. Frames are then pooled: per beat when ``beats_s`` is given, otherwise into blocks of
-   0.5 s. Each feature group is standardised over time (z-score per dimension) and every row is
-   scaled to unit length, so chroma and timbre weigh the same.
+   chroma. Frames are then pooled: per beat when ``beats_s`` is given (and in 0.5 s blocks
+   before the first and after the last beat), otherwise into blocks of 0.5 s. Each feature
+   group is standardised over time (z-score per dimension) and every row is scaled to unit
+   length, so chroma and timbre weigh the same.
 2. **Self-similarity**: ``S = (Fc Fc' + Ft Ft') / 2`` (cosine similarity, −1..1), after a short
    time-delay embedding (each row stacked with its two neighbours) that favours sustained
    textures over single-block coincidences.
@@ -189,7 +190,15 @@ def _blocks(
     if beats_s is not None and len(beats_s) > 1:
         beats = np.asarray(beats_s, dtype=np.float64).ravel()
         beats = np.unique(beats[(beats > 0) & (beats < duration) & np.isfinite(beats)])
-        if len(beats) > MAX_BLOCKS:  # a long track: every k-th beat, so S stays ≤ MAX_BLOCKS²
+        if len(beats) == 0:
+            return _blocks(n_frames, frame_rate, None)
+        # Where the tracker found no beats (a free intro, a long ending), 0.5 s blocks: one
+        # block there could never hold a boundary.
+        head = np.linspace(0.0, beats[0], max(1, round(beats[0] / BLOCK_S)) + 1)[1:-1]
+        tail_n = max(1, round((duration - beats[-1]) / BLOCK_S))
+        tail = np.linspace(beats[-1], duration, tail_n + 1)[1:-1]
+        beats = np.concatenate([head, beats, tail])
+        if len(beats) > MAX_BLOCKS:  # a long track: every k-th edge, so S stays ≤ MAX_BLOCKS²
             beats = beats[:: -(-len(beats) // MAX_BLOCKS)]
         edges_s = np.concatenate([[0.0], beats, [duration]])
     else:

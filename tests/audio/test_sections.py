@@ -90,6 +90,20 @@ def test_beat_synchronous() -> None:
         assert abs(s.start_s - expected) <= 2.0, result
 
 
+def test_boundaries_outside_the_tracked_beats_are_found() -> None:
+    """The tracker found beats only from 20 to 40 s (a free intro and ending, say): the
+    boundaries at 15 and 45 s lie outside them and are still found."""
+    rng = np.random.default_rng(6)
+    y = np.concatenate([_texture(k, 15.0, rng) for k in "ABAB"]) * 0.1
+    beats = np.arange(20.0, 40.0, 0.625)
+    result = sec.sections(y, SR, beats_s=beats)
+    assert [s.label for s in result] == ["A", "B", "A", "B"], result
+    for s, expected in zip(result[1:], (15.0, 30.0, 45.0), strict=True):
+        assert abs(s.start_s - expected) <= 2.0, result
+    _, _, edges = sec._blocks(600, 10.0, beats)
+    assert np.all(np.diff(edges) <= 0.7) and edges[0] == 0.0 and edges[-1] == 60.0
+
+
 def test_novelty_peaks_at_block_boundary() -> None:
     ssm = np.full((40, 40), -1.0)
     ssm[:20, :20] = 1.0
