@@ -28,6 +28,7 @@ def _print_json(obj: Any) -> None:
 LAZY_COMMANDS = {
     "analyze": "app.analyze_cli:analyze",
     "chords": "app.chords_cli:chords",
+    "generate": "app.generate_cli:generate",
     "listen": "app.listen:listen",
     "midi": "app.midi_cli:midi",
     "progression": "app.progression_cli:progression",

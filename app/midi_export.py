@@ -66,6 +66,7 @@ def build_midi(
     track_name: str = "Hookline",
     program: int = 0,
     ticks_per_beat: int = TICKS_PER_BEAT,
+    time_signature: tuple[int, int] = (4, 4),
 ) -> mido.MidiFile:
     """A type-1 MIDI file with one track holding ``notes`` (program set on every used channel)."""
     notes = list(notes)
@@ -74,7 +75,13 @@ def build_midi(
     track.append(mido.MetaMessage("track_name", name=track_name, time=0))
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0))
     track.append(
-        mido.MetaMessage("time_signature", numerator=4, denominator=4, clocks_per_click=24, time=0)
+        mido.MetaMessage(
+            "time_signature",
+            numerator=time_signature[0],
+            denominator=time_signature[1],
+            clocks_per_click=24,
+            time=0,
+        )
     )
     for channel in channels:
         track.append(mido.Message("program_change", program=program, channel=channel, time=0))

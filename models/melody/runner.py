@@ -1,0 +1,279 @@
+"""Generate melodies with the shipped ONNX model (onnxruntime only; no torch).
+
+The decoder keeps the output a melody whatever the network would rather do:
+
+* **Bars are exact**: a bar starts with ``BAR`` (forced), a duration is only offered if it fits
+  in what is left of the bar, and ``BAR`` comes back (forced) when the bar is full. ``EOS`` is
+  forced after the last requested bar and never offered before it.
+* **Pitch**: only notes inside ``low .. high`` (MIDI); with ``in_scale`` only the key's scale
+  (natural minor for minor keys, plus the raised 7th); ``HOLD`` only right after a note.
+* **Chords** (one per bar, repeating when shorter than the melody): on strong beats (the
+  downbeat, and the middle of bars of 4, 6 and 12 beats' worth) only chord tones may start.
+* **Density** ``0..1`` tilts the duration logits towards short (1) or long (0) notes:
+  ``logit += DENSITY_GAIN · (0.5 − density) · log2(ticks / 12)``.
+* **Sampling**: temperature, then top-k, then top-p (nucleus) over the allowed tokens, with a
+  seeded ``numpy`` generator: same request and seed, same melody.
+
+A seed melody (``prefix``, tokens of the same meter and key) is run through the network first
+and counts towards the bars.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.chords import QUALITY_INTERVALS
+from models.melody import tokens as tk
+from models.theory import parse_note
+
+MODEL_PATH = Path(__file__).resolve().parents[2] / "resources" / "models" / "melody" / "melody.onnx"
+DENSITY_GAIN = 2.0
+MAX_BAR = 192
+_CHORD_RE = re.compile(r"^([A-G](?:#|b)?)(.*?)(?:/([A-G](?:#|b)?))?$")
+SCALES = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10, 11),  # natural minor and the leading tone
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+}
+
+
+class MelodyRequestError(ValueError):
+    """A request that cannot be met (an unknown key or meter, a range too small...)."""
+
+
+def chord_pitch_classes(symbol: str) -> frozenset[int]:
+    """Pitch classes of a chord symbol such as ``"D"``, ``"Bm7"``, ``"F#dim"``, ``"G/B"``."""
+    match = _CHORD_RE.match(symbol.strip())
+    if not match or match.group(2) not in QUALITY_INTERVALS:
+        raise MelodyRequestError(f"not a chord symbol: {symbol!r}")
+    root = parse_note(match.group(1))
+    pcs = {(root + i) % 12 for i in QUALITY_INTERVALS[match.group(2)]}
+    if match.group(3):
+        pcs.add(parse_note(match.group(3)))
+    return frozenset(pcs)
+
+
+@dataclass(frozen=True)
+class MelodyRequest:
+    tonic: int
+    mode: str = "major"
+    meter: str = "4/4"
+    bars: int = 8
+    chords: tuple[str, ...] = ()
+    low: int = 55
+    high: int = 84
+    in_scale: bool = True
+    density: float = 0.5
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 0.95
+    seed: int = 0
+    prefix: tuple[int, ...] = field(default=())
+
+    def check(self) -> None:
+        if self.mode not in tk.MODES:
+            raise MelodyRequestError(f"unknown mode {self.mode!r}; known: {', '.join(tk.MODES)}")
+        if self.meter not in tk.METERS:
+            raise MelodyRequestError(
+                f"meter {self.meter} is not supported; known: {', '.join(tk.METERS)}"
+            )
+        if not 1 <= self.bars <= 64:
+            raise MelodyRequestError("bars must be between 1 and 64")
+        if self.temperature <= 0 or not math.isfinite(self.temperature):
+            raise MelodyRequestError("temperature must be above 0")
+        if not 0.0 <= self.density <= 1.0:
+            raise MelodyRequestError("density must be between 0 and 1")
+        if not 0.0 < self.top_p <= 1.0:
+            raise MelodyRequestError("top-p must be in (0, 1]")
+        if not self.allowed_pitches():
+            raise MelodyRequestError(
+                "no note of the scale lies in the requested range: widen the range"
+            )
+        for symbol in self.chords:
+            tones = chord_pitch_classes(symbol)
+            if not any(p % 12 in tones for p in self.allowed_pitches()):
+                raise MelodyRequestError(f"no tone of {symbol} lies in the requested range")
+
+    def allowed_pitches(self) -> list[int]:
+        ref = 60 + self.tonic % 12
+        lo = max(self.low, ref - tk.PITCH_SPAN)
+        hi = min(self.high, ref + tk.PITCH_SPAN)
+        scale = SCALES.get(self.mode, SCALES["major"])
+        return [p for p in range(lo, hi + 1) if not self.in_scale or (p - ref) % 12 in scale]
+
+
+def _strong(pos: int, bar: int) -> bool:
+    if pos == 0:
+        return True
+    beats = bar // tk.TPQ if bar % tk.TPQ == 0 else 0
+    return bar % 2 == 0 and pos == bar // 2 and (beats in (4, 6, 12) or bar in (24, 36, 48))
+
+
+class MelodyModel:
+    """The ONNX melody network and the constrained decoder."""
+
+    def __init__(self, path: Path | str = MODEL_PATH, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        started = time.perf_counter()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"the melody model is missing: {path}")
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        shape = self.session.get_inputs()[3].shape
+        self.layers, self.heads, self.head_dim = int(shape[0]), int(shape[2]), int(shape[4])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.max_len = int(meta.get("max_len", "1024"))
+        self.load_seconds = time.perf_counter() - started
+
+    def _empty(self) -> tuple[np.ndarray, np.ndarray]:
+        z = np.zeros((self.layers, 1, self.heads, 0, self.head_dim), dtype=np.float32)
+        return z, z.copy()
+
+    def _step(
+        self, token: int, bar_pos: int, index: int, k: np.ndarray, v: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        logits, k2, v2 = self.session.run(
+            None,
+            {
+                "token": np.array([[token]], dtype=np.int64),
+                "bar_pos": np.array([[min(bar_pos, MAX_BAR - 1)]], dtype=np.int64),
+                "start": np.array(index, dtype=np.int64),
+                "past_k": k,
+                "past_v": v,
+            },
+        )
+        return logits[0].astype(np.float64), k2, v2
+
+    def log_probs(self, sequence: Sequence[int]) -> np.ndarray:
+        """Log-probability of each token after the first, one step at a time (for checks)."""
+        k, v = self._empty()
+        pos = tk.positions(sequence)
+        out = []
+        for i, token in enumerate(sequence[:-1]):
+            logits, k, v = self._step(token, pos[i], i, k, v)
+            logits -= logits.max()
+            out.append(logits[sequence[i + 1]] - math.log(np.exp(logits).sum()))
+        return np.array(out)
+
+    def generate(self, request: MelodyRequest) -> list[int]:
+        """Token ids of one melody (see the module notes)."""
+        request.check()
+        rng = np.random.default_rng(request.seed)
+        bar = tk.bar_ticks(request.meter)
+        header = [tk.BOS, tk.INDEX[f"METER_{request.meter}"], tk.INDEX[f"MODE_{request.mode}"]]
+        prefix = list(request.prefix[3:]) if request.prefix else []
+        seq = header + prefix
+        pitch_ok = np.zeros(len(tk.VOCAB), dtype=bool)
+        for p in request.allowed_pitches():
+            pitch_ok[tk.pitch_token(p, request.tonic)] = True
+        chord_sets = [chord_pitch_classes(c) for c in request.chords]
+        ticks = np.arange(1, tk.MAX_TICKS + 1)
+        duration_tilt = DENSITY_GAIN * (0.5 - request.density) * np.log2(ticks / tk.TPQ)
+
+        # Feed the header and the prefix.
+        k, v = self._empty()
+        positions = tk.positions(seq)
+        offset = 0  # sequence index minus the index the network sees (after a refeed)
+        if len(seq) >= self.max_len - 1:
+            logits, k, v, offset = self._refeed(seq, tk.bar_ticks(request.meter))
+        else:
+            logits = np.zeros(len(tk.VOCAB))
+            for i, token in enumerate(seq):
+                logits, k, v = self._step(token, positions[i], i, k, v)
+        pos = positions[-1] if prefix else 0
+        if prefix and tk.is_duration(seq[-1]):
+            pos = (pos + tk.duration_ticks(seq[-1])) % bar
+        bars_done = sum(1 for t in prefix if t == tk.BAR)
+        last_note = next(
+            (t for t in reversed(prefix) if tk.is_pitch_slot(t) and t != tk.REST), None
+        )
+        want_duration = bool(prefix) and tk.is_pitch_slot(prefix[-1])
+
+        while len(seq) < 4 * tk.MAX_TICKS * request.bars + 64:
+            if want_duration:
+                allowed = np.zeros(len(tk.VOCAB), dtype=bool)
+                room = bar - pos
+                allowed[tk.FIRST_DURATION : tk.FIRST_DURATION + min(room, tk.MAX_TICKS)] = True
+                tilt = np.zeros(len(tk.VOCAB))
+                tilt[tk.FIRST_DURATION : tk.FIRST_DURATION + tk.MAX_TICKS] = duration_tilt
+                token = self._sample(logits + tilt, allowed, request, rng)
+            elif pos == 0 and (not seq or seq[-1] != tk.BAR):
+                token = tk.EOS if bars_done >= request.bars else tk.BAR  # forced
+            else:
+                allowed = pitch_ok.copy()
+                if chord_sets and _strong(pos, bar):
+                    tones = chord_sets[(bars_done - 1) % len(chord_sets)]
+                    for p in request.allowed_pitches():
+                        if p % 12 not in tones:
+                            allowed[tk.pitch_token(p, request.tonic)] = False
+                allowed[tk.REST] = True
+                allowed[tk.HOLD] = last_note is not None and last_note != tk.REST
+                token = self._sample(logits, allowed, request, rng)
+            if token == tk.EOS:
+                seq.append(token)
+                break
+            index, token_pos = len(seq), pos
+            seq.append(token)
+            if token == tk.BAR:
+                bars_done += 1
+            elif tk.is_duration(token):
+                pos = (pos + tk.duration_ticks(token)) % bar
+                want_duration = False
+            else:
+                want_duration = True
+                if token != tk.HOLD:
+                    last_note = token
+            if index - offset >= self.max_len - 1:
+                logits, k, v, offset = self._refeed(seq, bar)
+            else:
+                logits, k, v = self._step(token, token_pos, index - offset, k, v)
+        return seq
+
+    def _refeed(self, seq: list[int], bar: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Start the cache again from the header and the last half-context of bars (how
+        training crops long tunes); returns the logits, the caches and the index offset."""
+        barlines = [
+            i for i, t in enumerate(seq) if t == tk.BAR and len(seq) - i <= self.max_len // 2
+        ]
+        start = barlines[0] if barlines else len(seq) - self.max_len // 2
+        window = seq[:3] + seq[start:]
+        positions = tk.positions(window)
+        k, v = self._empty()
+        logits = np.zeros(len(tk.VOCAB))
+        for i, token in enumerate(window):
+            logits, k, v = self._step(token, positions[i], i, k, v)
+        return logits, k, v, len(seq) - len(window)
+
+    @staticmethod
+    def _sample(
+        logits: np.ndarray, allowed: np.ndarray, request: MelodyRequest, rng: np.random.Generator
+    ) -> int:
+        if not allowed.any():
+            raise MelodyRequestError("the constraints leave no token to choose")
+        z = np.where(allowed, logits / request.temperature, -np.inf)
+        if request.top_k > 0 and request.top_k < int(allowed.sum()):
+            cut = np.partition(z, -request.top_k)[-request.top_k]
+            z = np.where(z >= cut, z, -np.inf)
+        z = z - z.max()
+        p = np.exp(z)
+        p /= p.sum()
+        if request.top_p < 1.0:
+            order = np.argsort(-p)
+            cum = np.cumsum(p[order])
+            keep = order[: int(np.searchsorted(cum, request.top_p)) + 1]
+            q = np.zeros_like(p)
+            q[keep] = p[keep]
+            p = q / q.sum()
+        return int(rng.choice(len(p), p=p))

@@ -1,0 +1,168 @@
+"""The melody network end to end at toy size: train a tiny configuration for a few seconds on
+synthetic tunes, export the incremental step to ONNX, check ONNX against torch, and decode with
+the constrained runner (bars exact, range, scale, chords, seeds)."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is the training extra")
+
+from models.melody import runner as rn  # noqa: E402
+from models.melody import tokens as tk  # noqa: E402
+from models.training.export_melody import export  # noqa: E402
+from models.training.melody_model import (  # noqa: E402
+    MelodyConfig,
+    MelodyTransformer,
+    bar_positions,
+    nll_per_token,
+)
+from models.training.train_melody import train  # noqa: E402
+
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+
+
+def toy_tunes(n: int, seed: int) -> list[list[int]]:
+    """Stepwise tunes in 3/4 and 4/4 over the major scale, quarters and eighths, a phrase of
+    two bars stated twice."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        meter = rng.choice(["3/4", "4/4"])
+        bar = tk.bar_ticks(meter)
+        degree = rng.randrange(7)
+        phrase: list[tuple[int, int]] = []
+        t = 0
+        while t < 2 * bar:
+            length = rng.choice([6, 12, 12]) if (2 * bar - t) >= 12 else 6
+            degree = max(0, min(13, degree + rng.choice([-1, 1, 1, -2, 2])))
+            phrase.append((12 * (degree // 7) + MAJOR[degree % 7], length))
+            t += length
+        notes, start = [], 0
+        for _ in range(2):
+            for rel, length in phrase:
+                notes.append(tk.Note(start, length, 62 + rel))
+                start += length
+        out.append(tk.encode(tk.Melody(2, "major", meter, tuple(notes))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[MelodyTransformer, Path, dict]:
+    torch.set_num_threads(1)
+    data = {"train": toy_tunes(300, 0), "validation": toy_tunes(30, 1), "test": toy_tunes(30, 2)}
+    cfg = MelodyConfig(layers=1, d_model=32, heads=2, max_len=128, dropout=0.0)
+    model, info = train(cfg, data, minutes=0.25, batch_tokens=2048, eval_every=100, log=False)
+    path = tmp_path_factory.mktemp("melody") / "melody.onnx"
+    export(model, path)
+    return model, path, {"data": data, "info": info}
+
+
+def test_a_few_seconds_of_training_learn_the_toy_tunes(tiny) -> None:  # type: ignore[no-untyped-def]
+    model, _, extra = tiny
+    untrained = MelodyTransformer(model.cfg)
+    before, _ = nll_per_token(untrained, extra["data"]["test"])
+    after, count = nll_per_token(model, extra["data"]["test"])
+    assert before == pytest.approx(math.log(len(tk.VOCAB)), rel=0.1)
+    assert count > 1000 and after < 0.5 * before, (before, after)
+    assert extra["info"]["validation_nll"] < before
+
+
+def test_onnx_step_matches_torch_within_1e_4(tiny) -> None:  # type: ignore[no-untyped-def]
+    model, path, extra = tiny
+    seq = extra["data"]["test"][0]
+    with torch.no_grad():
+        logits = model(torch.tensor([seq[:-1]]), torch.tensor([bar_positions(seq)[:-1]]))[0]
+    expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(seq[1:]).unsqueeze(1))
+    onnx = rn.MelodyModel(path)
+    got = onnx.log_probs(seq)
+    assert np.max(np.abs(got - expected.squeeze(1).numpy())) < 1e-4
+
+
+def _bars(seq: list[int], meter: str) -> list[int]:
+    bar_len, out, current = tk.bar_ticks(meter), [], None
+    for i, t in enumerate(seq):
+        if t == tk.BAR:
+            if current is not None:
+                out.append(current)
+            current = 0
+        elif tk.is_duration(t) and tk.is_pitch_slot(seq[i - 1]):
+            current = (current or 0) + tk.duration_ticks(t)
+    out.append(current)
+    assert all(b == bar_len for b in out), out
+    return out
+
+
+@pytest.mark.parametrize("meter", ["4/4", "6/8", "5/4", "3/4"])
+def test_every_bar_is_exact_and_the_melody_ends_after_the_last_bar(tiny, meter: str) -> None:  # type: ignore[no-untyped-def]
+    _, path, _ = tiny
+    model = rn.MelodyModel(path)
+    for seed in range(5):
+        request = rn.MelodyRequest(tonic=2, meter=meter, bars=8, seed=seed, temperature=1.5)
+        seq = model.generate(request)
+        assert seq[-1] == tk.EOS and seq.count(tk.EOS) == 1
+        assert len(_bars(seq, meter)) == 8
+        melody = tk.decode(seq, 2)
+        assert all(55 <= n.pitch <= 84 for n in melody.notes if n.pitch is not None)
+        assert all((n.pitch - 62) % 12 in MAJOR for n in melody.notes if n.pitch is not None)
+
+
+def test_same_seed_same_melody_other_seed_other_melody(tiny) -> None:  # type: ignore[no-untyped-def]
+    _, path, _ = tiny
+    model = rn.MelodyModel(path)
+    a = model.generate(rn.MelodyRequest(tonic=9, mode="minor", seed=7))
+    b = model.generate(rn.MelodyRequest(tonic=9, mode="minor", seed=7))
+    c = model.generate(rn.MelodyRequest(tonic=9, mode="minor", seed=8))
+    assert a == b and a != c
+
+
+def test_chord_tones_on_strong_beats_and_a_narrow_range(tiny) -> None:  # type: ignore[no-untyped-def]
+    _, path, _ = tiny
+    model = rn.MelodyModel(path)
+    chords = ("D", "G", "A", "D")
+    request = rn.MelodyRequest(tonic=2, chords=chords, low=62, high=74, seed=3, bars=4)
+    seq = model.generate(request)
+    melody = tk.decode(seq, 2)
+    bar = 48
+    first = melody.notes[0].start - (melody.notes[0].start % bar)
+    for n in melody.notes:
+        assert 62 <= n.pitch <= 74
+        at = n.start - first
+        if at % bar in (0, 24):
+            assert n.pitch % 12 in rn.chord_pitch_classes(chords[at // bar]), (n, at)
+
+
+def test_continuing_a_seed_keeps_it_and_counts_its_bars(tiny) -> None:  # type: ignore[no-untyped-def]
+    _, path, extra = tiny
+    model = rn.MelodyModel(path)
+    seed_tune = extra["data"]["test"][0]
+    meter = tk.VOCAB[seed_tune[1]][6:]
+    cut = [i for i, t in enumerate(seed_tune) if t == tk.BAR][2]  # the first two bars
+    prefix = tuple(seed_tune[:cut])
+    seq = model.generate(rn.MelodyRequest(tonic=2, meter=meter, bars=6, prefix=prefix, seed=1))
+    assert tuple(seq[:cut]) == prefix
+    assert len(_bars(seq, meter)) == 6
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "message"),
+    [
+        ({"low": 61, "high": 61}, "range"),  # C#: not in D major? it is; use a gap below
+        ({"meter": "7/8"}, "meter"),
+        ({"mode": "lydian"}, "mode"),
+        ({"chords": ("H7",)}, "chord"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"bars": 0}, "bars"),
+    ],
+)
+def test_impossible_requests_get_a_clear_message(tiny, request_kwargs, message) -> None:  # type: ignore[no-untyped-def]
+    _, path, _ = tiny
+    model = rn.MelodyModel(path)
+    kwargs = {"tonic": 0, **request_kwargs}  # C major: C# (61) is outside the scale
+    with pytest.raises(rn.MelodyRequestError, match=message):
+        model.generate(rn.MelodyRequest(**kwargs))
