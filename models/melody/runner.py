@@ -135,6 +135,11 @@ class MelodyModel:
         self.layers, self.heads, self.head_dim = int(shape[0]), int(shape[2]), int(shape[4])
         meta = self.session.get_modelmeta().custom_metadata_map
         self.max_len = int(meta.get("max_len", "1024"))
+        self._feed: dict[str, np.ndarray] = {
+            "token": np.zeros((1, 1), dtype=np.int64),
+            "bar_pos": np.zeros((1, 1), dtype=np.int64),
+            "start": np.zeros((), dtype=np.int64),
+        }
         self.load_seconds = time.perf_counter() - started
 
     def _empty(self) -> tuple[np.ndarray, np.ndarray]:
@@ -144,16 +149,12 @@ class MelodyModel:
     def _step(
         self, token: int, bar_pos: int, index: int, k: np.ndarray, v: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        logits, k2, v2 = self.session.run(
-            None,
-            {
-                "token": np.array([[token]], dtype=np.int64),
-                "bar_pos": np.array([[min(bar_pos, MAX_BAR - 1)]], dtype=np.int64),
-                "start": np.array(index, dtype=np.int64),
-                "past_k": k,
-                "past_v": v,
-            },
-        )
+        feed = self._feed
+        feed["token"][0, 0] = token
+        feed["bar_pos"][0, 0] = min(bar_pos, MAX_BAR - 1)
+        feed["start"][()] = index
+        feed["past_k"], feed["past_v"] = k, v
+        logits, k2, v2 = self.session.run(None, feed)
         return logits[0].astype(np.float64), k2, v2
 
     def log_probs(self, sequence: Sequence[int]) -> np.ndarray:
@@ -260,20 +261,21 @@ class MelodyModel:
     def _sample(
         logits: np.ndarray, allowed: np.ndarray, request: MelodyRequest, rng: np.random.Generator
     ) -> int:
-        if not allowed.any():
+        """Temperature, top-k, top-p over the allowed tokens only (a few dozen), then one draw
+        from the cumulative distribution."""
+        idx = np.flatnonzero(allowed)
+        if len(idx) == 0:
             raise MelodyRequestError("the constraints leave no token to choose")
-        z = np.where(allowed, logits / request.temperature, -np.inf)
-        if request.top_k > 0 and request.top_k < int(allowed.sum()):
-            cut = np.partition(z, -request.top_k)[-request.top_k]
-            z = np.where(z >= cut, z, -np.inf)
-        z = z - z.max()
-        p = np.exp(z)
-        p /= p.sum()
+        z = logits[idx] / request.temperature
+        order = np.argsort(-z)
+        if 0 < request.top_k < len(order):
+            order = order[: request.top_k]
+        z = z[order]
+        p = np.exp(z - z[0])
+        cum = np.cumsum(p)
+        cum /= cum[-1]
         if request.top_p < 1.0:
-            order = np.argsort(-p)
-            cum = np.cumsum(p[order])
-            keep = order[: int(np.searchsorted(cum, request.top_p)) + 1]
-            q = np.zeros_like(p)
-            q[keep] = p[keep]
-            p = q / q.sum()
-        return int(rng.choice(len(p), p=p))
+            keep = int(np.searchsorted(cum, request.top_p)) + 1
+            cum = cum[:keep] / cum[keep - 1]
+        pick = min(int(np.searchsorted(cum, rng.random(), side="right")), len(cum) - 1)
+        return int(idx[order[pick]])

@@ -1,0 +1,181 @@
+"""Melody generation: speed, cold load, musical checks on 1,000 melodies, ONNX–torch parity.
+
+Claims (issue 6): 8 bars in ≤ 20 ms p50 on CPU (onnxruntime, one thread); cold model load
+≤ 300 ms; on 1,000 generated melodies the in-scale note ratio is within 2 points of the training
+data's own, no note leaves the requested range, every bar is exact, every file parses with mido
+and pretty_midi; the ONNX step gives the torch model's next-token distribution within 1e-4.
+
+Run: ``python benchmarks/bench_melody_generate.py [--melodies 1000]`` (the parity check needs
+the training extra and ``resources/models/melody/melody.pt``; without them it is left out and
+the JSON says so). Requests cycle through keys (all 12 tonics, major and minor), meters (4/4,
+3/4, 6/8, 2/4) and seeds; default range 55–84, temperature 1.0, top-p 0.95. The in-scale ratio
+counts notes whose pitch class is in the key's scale (major, or natural minor plus the leading
+tone); the training data's ratio is measured on the train split's major and minor tunes the
+same way. Load time: a fresh process per run (median of 5), ``MelodyModel()`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import mido
+import pretty_midi
+from _support import final_json, percentiles, table
+
+from app.melody import melody_midi
+from models.melody import runner as rn
+from models.melody import tokens as tk
+
+METERS = ("4/4", "3/4", "6/8", "2/4")
+
+
+def _in_scale(pitches: list[int], tonic: int, mode: str) -> tuple[int, int]:
+    scale = rn.SCALES[mode]
+    return sum(1 for p in pitches if (p - tonic) % 12 in scale), len(pitches)
+
+
+def _training_ratio() -> float:
+    from models.training import melody_data
+
+    hits = total = 0
+    with melody_data.OUT.open() as fh:
+        import json
+
+        for line in fh:
+            row = json.loads(line)
+            if row["split"] != "train" or row["mode"] not in ("major", "minor"):
+                continue
+            melody = tk.decode(row["tokens"], row["tonic"])
+            h, t = _in_scale([n.pitch for n in melody.notes if n.pitch is not None],
+                             row["tonic"], row["mode"])  # fmt: skip
+            hits, total = hits + h, total + t
+    return hits / total
+
+
+def _cold_load_ms(runs: int = 5) -> float:
+    code = (
+        "import time; t = time.perf_counter(); from models.melody.runner import MelodyModel; "
+        "MelodyModel(); print((time.perf_counter() - t) * 1000)"
+    )
+    repo = Path(__file__).resolve().parent.parent
+    values = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )  # fmt: skip
+        for _ in range(runs)
+    ]
+    return float(np.median(values))
+
+
+def _parity(model: rn.MelodyModel, sequences: list[list[int]]) -> float | None:
+    checkpoint = rn.MODEL_PATH.with_suffix(".pt")
+    try:
+        import torch
+
+        from models.training.export_melody import load
+        from models.training.melody_model import bar_positions
+    except ImportError:
+        return None
+    if not checkpoint.exists():
+        return None
+    net = load(checkpoint)
+    worst = 0.0
+    for seq in sequences:
+        with torch.no_grad():
+            logits = net(torch.tensor([seq[:-1]]), torch.tensor([bar_positions(seq)[:-1]]))[0]
+        ref = torch.log_softmax(logits, -1).numpy()
+        k, v = model._empty()
+        pos = tk.positions(seq)
+        for i, token in enumerate(seq[:-1]):
+            out, k, v = model._step(token, pos[i], i, k, v)
+            out = out - out.max()
+            out = out - np.log(np.exp(out).sum())
+            worst = max(worst, float(np.max(np.abs(np.exp(out) - np.exp(ref[i])))))
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--melodies", type=int, default=1000)
+    args = parser.parse_args()
+    model = rn.MelodyModel(threads=1)
+    model.generate(rn.MelodyRequest(tonic=0, seed=0))  # warm-up
+    times, bar_errors, range_errors, parse_errors = [], 0, 0, 0
+    hits = total = 0
+    sequences = []
+    for i in range(args.melodies):
+        tonic, mode = i % 12, ("major", "minor")[(i // 12) % 2]
+        meter = METERS[(i // 24) % len(METERS)]
+        request = rn.MelodyRequest(tonic=tonic, mode=mode, meter=meter, bars=8, seed=i)
+        started = time.perf_counter()
+        seq = model.generate(request)
+        times.append(time.perf_counter() - started)
+        if i < 20:
+            sequences.append(seq)
+        try:
+            tk.decode(seq, tonic)
+            bars = [t for t in seq if t == tk.BAR]
+            if len(bars) != 8 or seq[-1] != tk.EOS:
+                bar_errors += 1
+        except tk.TokenError:
+            bar_errors += 1
+            continue
+        melody = tk.decode(seq, tonic)
+        pitches = [n.pitch for n in melody.notes if n.pitch is not None]
+        range_errors += sum(1 for p in pitches if not 55 <= p <= 84)
+        h, t = _in_scale(pitches, tonic, mode)
+        hits, total = hits + h, total + t
+        buffer = io.BytesIO()
+        try:
+            melody_midi(seq, tonic, meter, 110).save(file=buffer)
+            mido.MidiFile(file=io.BytesIO(buffer.getvalue()))
+            pretty_midi.PrettyMIDI(io.BytesIO(buffer.getvalue()))
+        except Exception:
+            parse_errors += 1
+    p50, p99 = (v * 1000 for v in percentiles(np.array(times), (50, 99)))
+    ratio = hits / total
+    train_ratio = _training_ratio()
+    load_ms = _cold_load_ms()
+    parity = _parity(model, sequences[:5])
+    rows = [
+        ["8 bars, p50 / p99 (ms, 1 thread)", f"{p50:.1f} / {p99:.1f}", "p50 ≤ 20"],
+        ["cold model load (ms)", f"{load_ms:.0f}", "≤ 300"],
+        ["in-scale ratio: generated / training", f"{ratio:.3f} / {train_ratio:.3f}", "±0.02"],
+        ["notes outside the range", range_errors, "0"],
+        ["melodies with a wrong bar or no EOS", bar_errors, "0"],
+        ["files mido or pretty_midi cannot read", parse_errors, "0"],
+        ["ONNX vs torch, max |Δp|", "n/a" if parity is None else f"{parity:.2e}", "≤ 1e-4"],
+    ]
+    print(table(["measure", "value", "target"], rows))
+    final_json(
+        {
+            "bench": "melody_generate",
+            "melodies": args.melodies,
+            "p50_ms": round(p50, 2),
+            "p99_ms": round(p99, 2),
+            "cold_load_ms": round(load_ms, 1),
+            "in_scale": round(ratio, 4),
+            "train_in_scale": round(train_ratio, 4),
+            "range_errors": range_errors,
+            "bar_errors": bar_errors,
+            "parse_errors": parse_errors,
+            "parity_max_abs_dp": parity,
+            "model_bytes": rn.MODEL_PATH.stat().st_size,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
