@@ -68,14 +68,12 @@ def _cold_load_ms(runs: int = 5) -> float:
         "MelodyModel(); print((time.perf_counter() - t) * 1000)"
     )
     repo = Path(__file__).resolve().parent.parent
-    values = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
-            ).stdout.strip()
-        )  # fmt: skip
-        for _ in range(runs)
-    ]
+    values = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+        )
+        values.append(float(done.stdout.strip()))
     return float(np.median(values))
 
 
