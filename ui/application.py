@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -108,6 +109,20 @@ def install_library_when_shown(window: MainWindow) -> None:
     window.room_shown.connect(build)
 
 
+def install_create_when_shown(window: MainWindow, play: Callable[..., None]) -> None:
+    """Build the Create room the first time it is shown; its ideas play through ``play`` (the
+    Harmony room's MIDI output)."""
+
+    def build(key: str) -> None:
+        if key == "create":
+            window.room_shown.disconnect(build)
+            from ui.create import install_create_view
+
+            install_create_view(window, play)
+
+    window.room_shown.connect(build)
+
+
 def run_gui(language: str | None = None, quit_after: float | None = None) -> int:
     """Open the main window and run until it closes; returns the process exit status.
 
@@ -133,8 +148,9 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         crash = install_crash_handling(context.paths.log_file)
         window = MainWindow(context)
         install_live_view(window)  # its session starts once the window is on screen
-        install_harmony_view(window)  # listens on Hookline In from then on
+        harmony = install_harmony_view(window)  # listens on Hookline In from then on
         install_library_when_shown(window)  # built on first visit: memory for what is used
+        install_create_when_shown(window, harmony.session.play_clip)
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))
         window.closed.connect(app.quit)

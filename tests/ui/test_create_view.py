@@ -1,0 +1,119 @@
+"""The Create room with the shipped melody model: generate, vary, continue, play, save as MIDI,
+drag, add to the project. Screenshots land in ``tests/artifacts/screenshots/create-<lang>.png``."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import mido
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.context import AppContext
+from models.melody.runner import MODEL_PATH
+from tests.ui.conftest import save_screenshot
+from ui.create import CreateRoom, install_create_view
+from ui.main_window import MainWindow
+
+pytestmark = pytest.mark.skipif(not MODEL_PATH.exists(), reason="the melody model is not built")
+
+
+@pytest.fixture(autouse=True)
+def release_widgets(qapp: QApplication) -> Iterator[None]:
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def _open(qtbot: QtBot, context: AppContext) -> tuple[MainWindow, CreateRoom, list[list]]:
+    played: list[list] = []
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    room = install_create_view(window, played.append)
+    window.show_room("create")
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, room, played
+
+
+def test_generate_vary_continue_play_save_and_keep(
+    qtbot: QtBot, context: AppContext, tmp_path: Path
+) -> None:
+    window, room, played = _open(qtbot, context)
+    panel = room.panel
+    assert not panel.vary_button.isEnabled() and room.hint.isVisible()
+    panel.tonic.setCurrentIndex(2)  # D
+    panel.meter.setCurrentIndex(panel.meter.findData("6/8"))
+    panel.bars.setValue(4)
+    panel.chords.setText("D G A D")
+    panel.seed.setValue(5)
+    panel.generate_button.click()
+    assert room.ideas.count() == 1 and room.selected() == 0
+    assert room.roll.note_count >= 4 and room.roll.bar_count == 4
+    assert not room.hint.isVisible() and panel.vary_button.isEnabled()
+    first = room.session.ideas[0]
+
+    panel.vary_button.click()
+    assert room.ideas.count() == 2 and room.session.ideas[1].tokens != first.tokens
+
+    room.ideas.setCurrentRow(0)
+    panel.extend_button.click()
+    longer = room.session.ideas[2]
+    assert room.roll.bar_count == 8
+    assert longer.tokens[: len(first.tokens) - 1] == first.tokens[:-1]
+
+    panel.play_button.click()
+    assert played and played[-1][0][1][0] == 0x90  # a note-on first
+
+    out = room.export_to(tmp_path / "idea.mid")
+    assert out is not None
+    sig = next(m for m in mido.MidiFile(out).tracks[0] if m.type == "time_signature")
+    assert (sig.numerator, sig.denominator) == (6, 8)
+    dragged = room.session.file_for(0)
+    assert dragged is not None and dragged.exists() and mido.MidiFile(dragged).length > 0
+
+    assert not panel.save_button.isEnabled()  # no project open
+    project = window.create_project("Song with ideas")
+    assert project is not None
+    room.ideas.setCurrentRow(1)
+    assert panel.save_button.isEnabled()
+    panel.save_button.click()
+    [clip] = project.content()["clips"]
+    assert clip["meter"] == "6/8" and clip["key"] == "D major" and len(clip["notes"]) >= 4
+    window.close()
+
+
+def test_an_impossible_request_says_why_and_keeps_the_ideas(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room, _ = _open(qtbot, context)
+    messages: list[str] = []
+    room.message.connect(messages.append)
+    room.panel.generate_button.click()
+    room.panel.chords.setText("C Q7")
+    room.panel.generate_button.click()
+    assert room.ideas.count() == 1
+    assert "chord" in messages[-1]
+    window.close()
+
+
+def test_screenshots_in_every_language(
+    qtbot: QtBot, context: AppContext, ui_language: Callable[[str], str]
+) -> None:
+    for language in ("en", "de", "ar"):
+        ui_language(language)
+        window, room, _ = _open(qtbot, context)
+        room.panel.chords.setText("Am F C G")
+        room.panel.tonic.setCurrentIndex(9)
+        room.panel.mode.setCurrentIndex(1)
+        room.panel.seed.setValue(3)
+        room.panel.generate_button.click()
+        room.panel.vary_button.click()
+        assert room.roll.note_count > 0
+        save_screenshot(window, f"create-{language}")
+        window.close()
