@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch", reason="torch is the training extra")
 
@@ -166,3 +168,47 @@ def test_impossible_requests_get_a_clear_message(tiny, request_kwargs, message) 
     kwargs = {"tonic": 0, **request_kwargs}  # C major: C# (61) is outside the scale
     with pytest.raises(rn.MelodyRequestError, match=message):
         model.generate(rn.MelodyRequest(**kwargs))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    tonic=st.integers(0, 11),
+    mode=st.sampled_from(tk.MODES),
+    meter=st.sampled_from(tk.METERS),
+    bars=st.integers(1, 5),
+    low=st.integers(30, 90),
+    span=st.integers(0, 30),
+    chords=st.lists(st.sampled_from(["C", "Am", "F#dim", "Bb7", "E/G#", "Dsus4"]), max_size=3),
+    density=st.floats(0, 1),
+    temperature=st.floats(0.2, 3.0),
+    top_k=st.integers(0, 20),
+    top_p=st.floats(0.05, 1.0),
+)
+def test_any_request_gives_exact_bars_or_a_clear_refusal(
+    tiny, tonic, mode, meter, bars, low, span, chords, density, temperature, top_k, top_p
+) -> None:  # type: ignore[no-untyped-def]
+    _, path, _ = tiny
+    model = _cached_model(path)
+    request = rn.MelodyRequest(
+        tonic=tonic, mode=mode, meter=meter, bars=bars, low=low, high=low + span,
+        chords=tuple(chords), density=density, temperature=temperature, top_k=top_k, top_p=top_p,
+    )  # fmt: skip
+    try:
+        seq = model.generate(request)
+    except rn.MelodyRequestError as exc:
+        assert str(exc)
+        return
+    assert len(_bars(seq, meter)) == bars and seq[-1] == tk.EOS
+    melody = tk.decode(seq, tonic)
+    assert all(low <= n.pitch <= low + span for n in melody.notes if n.pitch is not None)
+
+
+_MODELS: dict[Path, rn.MelodyModel] = {}
+
+
+def _cached_model(path: Path) -> rn.MelodyModel:
+    if path not in _MODELS:
+        _MODELS[path] = rn.MelodyModel(path)
+    return _MODELS[path]
