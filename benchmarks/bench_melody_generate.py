@@ -6,8 +6,9 @@ data's own, no note leaves the requested range, every bar is exact, every file p
 and pretty_midi; the ONNX step gives the torch model's next-token distribution within 1e-4.
 
 Run: ``python benchmarks/bench_melody_generate.py [--melodies 1000]`` (the parity check needs
-the training extra and ``resources/models/melody/melody.pt``; without them it is left out and
-the JSON says so). Requests cycle through keys (all 12 tonics, major and minor), meters (4/4,
+the training extra and the torch checkpoint the ONNX file was exported from,
+``.cache/melody/run/melody.pt`` by default; without them it is left out and the JSON says so).
+Requests cycle through keys (all 12 tonics, major and minor), meters (4/4,
 3/4, 6/8, 2/4) and seeds; default range 55–84, temperature 1.0, top-p 0.95. The in-scale ratio
 counts notes whose pitch class is in the key's scale (major, or natural minor plus the leading
 tone); the training data's ratio is measured on the train split's major and minor tunes the
@@ -37,6 +38,7 @@ from models.melody import runner as rn
 from models.melody import tokens as tk
 
 METERS = ("4/4", "3/4", "6/8", "2/4")
+CHECKPOINT = Path(__file__).resolve().parent.parent / ".cache" / "melody" / "run" / "melody.pt"
 
 
 def _in_scale(pitches: list[int], tonic: int, mode: str) -> tuple[int, int]:
@@ -77,8 +79,7 @@ def _cold_load_ms(runs: int = 5) -> float:
     return float(np.median(values))
 
 
-def _parity(model: rn.MelodyModel, sequences: list[list[int]]) -> float | None:
-    checkpoint = rn.MODEL_PATH.with_suffix(".pt")
+def _parity(model: rn.MelodyModel, sequences: list[list[int]], checkpoint: Path) -> float | None:
     try:
         import torch
 
@@ -107,6 +108,7 @@ def _parity(model: rn.MelodyModel, sequences: list[list[int]]) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--melodies", type=int, default=1000)
+    parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     args = parser.parse_args()
     model = rn.MelodyModel(threads=1)
     model.generate(rn.MelodyRequest(tonic=0, seed=0))  # warm-up
@@ -146,7 +148,7 @@ def main() -> None:
     ratio = hits / total
     train_ratio = _training_ratio()
     load_ms = _cold_load_ms()
-    parity = _parity(model, sequences[:5])
+    parity = _parity(model, sequences[:5], args.checkpoint)
     rows = [
         ["8 bars, p50 / p99 (ms, 1 thread)", f"{p50:.1f} / {p99:.1f}", "p50 ≤ 20"],
         ["cold model load (ms)", f"{load_ms:.0f}", "≤ 300"],
