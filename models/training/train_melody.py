@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = MelodyConfig(layers=1, d_model=32, heads=2, max_len=256) if args.tiny else MelodyConfig()
     model, info = train(cfg, data, args.minutes, args.batch_tokens, args.eval_every)
     test_nll, test_count = nll_per_token(model, data["test"], SKIP)
+    info["eval_every"] = args.eval_every
+    info["batch_tokens"] = args.batch_tokens
     info["test_nll"] = round(test_nll, 4)
     info["test_tokens"] = test_count
     args.out.mkdir(parents=True, exist_ok=True)

@@ -73,7 +73,8 @@ def card(training: dict[str, Any], bench: dict[str, Any], onnx_bytes: int) -> st
         "pip install -e '.[train]'",
         "TMPDIR=.cache/music21 python -m models.training.melody_data",
         f"python -m models.training.train_melody --minutes {round(float(training['minutes']))}"
-        " --out .cache/melody/run",
+        f" --eval-every {training.get('eval_every', 150)}"  # the shipped run used 150
+        f" --batch-tokens {training.get('batch_tokens', 8192)} --out .cache/melody/run",
         "python -m models.training.export_melody .cache/melody/run/melody.pt"
         " resources/models/melody/melody.onnx",
         "python benchmarks/bench_melody.py",
