@@ -131,8 +131,8 @@ def main() -> None:
             sequences.append(seq)
         try:
             tk.decode(seq, tonic)
-            bars = [t for t in seq if t == tk.BAR]
-            if len(bars) != 8 or seq[-1] != tk.EOS:
+            lengths = tk.bar_lengths(seq)
+            if len(lengths) != 8 or set(lengths) != {tk.bar_ticks(meter)} or seq[-1] != tk.EOS:
                 bar_errors += 1
         except tk.TokenError:
             bar_errors += 1

@@ -58,7 +58,6 @@ import argparse
 import itertools
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -79,7 +78,15 @@ os.environ.setdefault(
 import mir_eval
 import soundfile as sf
 from _support import final_json, table
-from eval_set import PROGRAMS, RATE, _load_source, _render, _Source, _write_midi
+from eval_set import (
+    PROGRAMS,
+    RATE,
+    _load_source,
+    _render,
+    _Source,
+    _write_midi,
+    prepare_rendering,
+)
 
 from audio import track
 from audio.sections import Section, sections
@@ -209,12 +216,7 @@ def build(n_songs: int = 12, cache: Path = DEFAULT_CACHE, seed: int = 0) -> list
         cached = [_song_from_json(d, folder) for d in data["songs"]]
         if all(s.path.exists() for s in cached):
             return cached
-    if shutil.which("fluidsynth") is None:
-        raise RuntimeError("fluidsynth is not installed")
-    music21_tmp = REPO / ".cache" / "music21"
-    music21_tmp.mkdir(parents=True, exist_ok=True)
-    os.environ["TMPDIR"] = str(music21_tmp)
-    tempfile.tempdir = None
+    prepare_rendering()
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -242,6 +242,16 @@ def _item_from_json(d: dict[str, object], folder: Path) -> Item:
     )
 
 
+def prepare_rendering() -> None:
+    """Check for FluidSynth and point music21's parse cache into the project's ``.cache``."""
+    if shutil.which("fluidsynth") is None:
+        raise RuntimeError("fluidsynth is not installed")
+    music21_tmp = REPO / ".cache" / "music21"
+    music21_tmp.mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(music21_tmp)
+    tempfile.tempdir = None
+
+
 def build(n_pieces: int = 24, cache: Path = DEFAULT_CACHE, seed: int = 0) -> list[Item]:
     """The evaluation set (rendered on first use, then read from ``cache``)."""
     folder = Path(cache) / f"chorales-v{VERSION}-s{seed}-n{n_pieces}"
@@ -252,12 +262,7 @@ def build(n_pieces: int = 24, cache: Path = DEFAULT_CACHE, seed: int = 0) -> lis
         if all(it.path.exists() for it in items):
             return items
 
-    if shutil.which("fluidsynth") is None:
-        raise RuntimeError("fluidsynth is not installed")
-    music21_tmp = REPO / ".cache" / "music21"
-    music21_tmp.mkdir(parents=True, exist_ok=True)
-    os.environ["TMPDIR"] = str(music21_tmp)
-    tempfile.tempdir = None
+    prepare_rendering()
     from music21 import corpus
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -213,5 +213,16 @@ def positions(tokens: Sequence[int], meter: str | None = None) -> list[int]:
     return out
 
 
+def bar_lengths(tokens: Sequence[int]) -> list[int]:
+    """Ticks in each bar of a token sequence (from each ``BAR`` to the next or the end)."""
+    out: list[int] = []
+    for i, token in enumerate(tokens):
+        if token == BAR:
+            out.append(0)
+        elif out and is_duration(token) and i > 0 and is_pitch_slot(tokens[i - 1]):
+            out[-1] += duration_ticks(token)
+    return out
+
+
 def names(tokens: Iterable[int]) -> list[str]:
     return [VOCAB[t] for t in tokens]

@@ -104,16 +104,7 @@ def test_encode_then_decode_gives_the_melody_back_with_every_bar_full(melody: tk
     seq = tk.encode(melody)
     bar = melody.bar_ticks
     # every bar's durations add up to exactly one bar
-    lengths, current = [], None
-    for i, token in enumerate(seq):
-        if token == tk.BAR:
-            if current is not None:
-                lengths.append(current)
-            current = 0
-        elif tk.is_duration(token) and tk.is_pitch_slot(seq[i - 1]):
-            current = (current or 0) + tk.duration_ticks(token)
-    lengths.append(current)
-    assert set(lengths) == {bar}
+    assert set(tk.bar_lengths(seq)) == {bar}
     back = tk.decode(seq, melody.tonic)
     offset = back.notes[0].start - melody.notes[0].start
     assert [(n.start + offset, n.length, n.pitch) for n in melody.notes] == [

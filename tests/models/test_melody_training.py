@@ -87,17 +87,9 @@ def test_onnx_step_matches_torch_within_1e_4(tiny) -> None:  # type: ignore[no-u
 
 
 def _bars(seq: list[int], meter: str) -> list[int]:
-    bar_len, out, current = tk.bar_ticks(meter), [], None
-    for i, t in enumerate(seq):
-        if t == tk.BAR:
-            if current is not None:
-                out.append(current)
-            current = 0
-        elif tk.is_duration(t) and tk.is_pitch_slot(seq[i - 1]):
-            current = (current or 0) + tk.duration_ticks(t)
-    out.append(current)
-    assert all(b == bar_len for b in out), out
-    return out
+    lengths = tk.bar_lengths(seq)
+    assert set(lengths) == {tk.bar_ticks(meter)}, lengths
+    return lengths
 
 
 @pytest.mark.parametrize("meter", ["4/4", "6/8", "5/4", "3/4"])

@@ -43,6 +43,20 @@ def _plot(name: str, height: int) -> pg.PlotWidget:
     return widget
 
 
+def _vertical_lines(
+    plot: pg.PlotItem, times: Sequence[float], color: str, alpha: int, width: int
+) -> int:
+    """Full-height lines at ``times`` (the waveform's −1..1) in one item; returns how many."""
+    if not times:
+        return 0
+    xs = np.repeat(np.asarray(times, dtype=float), 2)
+    ys = np.tile(np.array([-1.0, 1.0]), len(times))
+    pen_color = QColor(color)
+    pen_color.setAlpha(alpha)
+    plot.plot(xs, ys, connect="pairs", pen=pg.mkPen(pen_color, width=width))
+    return len(times)
+
+
 def summary_line(track: Track) -> str:
     if track.error is not None:
         return track.error
@@ -117,20 +131,8 @@ class TrackOverview(Card):
             label.setPos(section.start_s, 1.0)
             wave.addItem(label)
             self.section_labels.append(section.label)
-        if track.beats:
-            beats = np.repeat(np.asarray(track.beats, dtype=float), 2)
-            ys = np.tile(np.array([-1.0, 1.0]), len(track.beats))
-            grid = QColor(colors.muted_text)
-            grid.setAlpha(90)
-            wave.plot(beats, ys, connect="pairs", pen=pg.mkPen(grid, width=1))
-            self.beat_count = len(track.beats)
-        if track.downbeats:
-            bars = np.repeat(np.asarray(track.downbeats, dtype=float), 2)
-            ys = np.tile(np.array([-1.0, 1.0]), len(track.downbeats))
-            bar_color = QColor(colors.text)
-            bar_color.setAlpha(150)
-            wave.plot(bars, ys, connect="pairs", pen=pg.mkPen(bar_color, width=2))
-            self.bar_count = len(track.downbeats)
+        self.beat_count = _vertical_lines(wave, track.beats, colors.muted_text, 90, 1)
+        self.bar_count = _vertical_lines(wave, track.downbeats, colors.text, 150, 2)
         if track.envelope_max:
             highs = np.asarray(track.envelope_max, dtype=float)
             lows = np.asarray(track.envelope_min, dtype=float)
