@@ -24,7 +24,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,6 @@ from models.theory import parse_note
 
 MODEL_PATH = Path(__file__).resolve().parents[2] / "resources" / "models" / "melody" / "melody.onnx"
 DENSITY_GAIN = 2.0
-MAX_BAR = 192
 _CHORD_RE = re.compile(r"^([A-G](?:#|b)?)(.*?)(?:/([A-G](?:#|b)?))?$")
 SCALES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -76,7 +75,7 @@ class MelodyRequest:
     top_k: int = 0
     top_p: float = 0.95
     seed: int = 0
-    prefix: tuple[int, ...] = field(default=())
+    prefix: tuple[int, ...] = ()
 
     def check(self) -> None:
         if self.mode not in tk.MODES:
@@ -151,7 +150,7 @@ class MelodyModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         feed = self._feed
         feed["token"][0, 0] = token
-        feed["bar_pos"][0, 0] = min(bar_pos, MAX_BAR - 1)
+        feed["bar_pos"][0, 0] = min(bar_pos, tk.MAX_BAR_TICKS - 1)
         feed["start"][()] = index
         feed["past_k"], feed["past_v"] = k, v
         logits, k2, v2 = self.session.run(None, feed)

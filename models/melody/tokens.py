@@ -29,6 +29,7 @@ from fractions import Fraction
 TPQ = 12  # ticks per quarter note
 PITCH_SPAN = 24
 MAX_TICKS = 48
+MAX_BAR_TICKS = 192  # the longest bar (4/1); bar positions are 0 .. MAX_BAR_TICKS - 1
 METERS: tuple[str, ...] = (
     "2/4", "3/4", "4/4", "2/2", "3/2", "6/8", "9/8", "12/8", "3/8", "6/4", "5/4",
     "4/2", "6/2", "3/1", "4/1",  # old notation in the Essen collection: long note values

@@ -25,7 +25,7 @@ from torch.nn import functional as F  # noqa: N812 - the usual name
 
 from models.melody import tokens as tk
 
-MAX_BAR = 192
+MAX_BAR = tk.MAX_BAR_TICKS
 
 
 @dataclass(frozen=True)
