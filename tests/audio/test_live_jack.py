@@ -119,9 +119,26 @@ def play_and_collect(
     raise AssertionError("the engine stopped producing readings")
 
 
+def collect_clean(
+    engine: LiveEngine, player: Player, command: str, settle: float, seconds: float
+) -> list[LiveReading]:
+    """``play_and_collect``, measured again (up to twice) when JACK reported an xrun between
+    the start of the signal and the last reading: an xrun is a real discontinuity in the
+    signal, and these tests are about reading a clean one. The assertions still allow one
+    glitch for the case where all three tries saw an xrun."""
+    readings: list[LiveReading] = []
+    for _ in range(3):
+        before = engine.latest()
+        xruns = before.xruns if before is not None else 0
+        readings = play_and_collect(engine, player, command, settle=settle, seconds=seconds)
+        if readings[-1].xruns == xruns:
+            break
+    return readings
+
+
 @pytest.mark.parametrize("freq", [41.2, 110.0, 440.0, 1046.5, 1975.5])
 def test_sine_notes_read_within_five_cents(engine: LiveEngine, player: Player, freq: float) -> None:
-    readings = play_and_collect(engine, player, f"sine {freq} -12", settle=0.4, seconds=0.6)
+    readings = collect_clean(engine, player, f"sine {freq} -12", settle=0.4, seconds=0.6)
     expected = tuner_reading(freq, 1.0, 440.0)
     assert expected is not None
     voiced = [r for r in readings if r.tuner is not None]
@@ -142,7 +159,7 @@ def test_sine_notes_read_within_five_cents(engine: LiveEngine, player: Player, f
 
 
 def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
-    readings = play_and_collect(engine, player, "vibrato 440", settle=0.4, seconds=1.5)
+    readings = collect_clean(engine, player, "vibrato 440", settle=0.4, seconds=1.5)
     cents = np.array([1200 * math.log2(r.pitch_hz / 440.0) for r in readings if r.pitch_hz > 0])
     assert len(cents) >= 0.9 * len(readings)
     # A ±30 cent vibrato: the readings swing nearly the full depth and centre on A4.

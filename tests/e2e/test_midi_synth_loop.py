@@ -176,8 +176,23 @@ def one_glitch_at_most(indices: np.ndarray) -> bool:
     return len(indices) == 0 or bool(indices[-1] - indices[0] < GLITCH_READINGS)
 
 
+def hold_clean(loop: Loop, note: int) -> list[LiveReading]:
+    """``hold``, played again (up to twice) when the engine reported an xrun or a late analysis
+    hop while the note sounded: on a loaded 2-core machine the worker can fall behind for a
+    moment, publishing fewer readings, and that says nothing about what the tuner hears. The
+    judgement below still allows one glitch when all three tries were disturbed."""
+    readings: list[LiveReading] = []
+    for _ in range(3):
+        before = loop.engine.latest()
+        counts = (before.xruns, before.late_hops) if before is not None else (0, 0)
+        readings = hold(loop, note)
+        if readings and (readings[-1].xruns, readings[-1].late_hops) == counts:
+            break
+    return readings
+
+
 def test_the_tuner_hears_the_notes_sent_through_fluidsynth(loop: Loop) -> None:
-    played = {note: hold(loop, note) for note in NOTES}  # play all, then judge all
+    played = {note: hold_clean(loop, note) for note in NOTES}  # play all, then judge all
 
     report, failures = [], []
     for note, readings in played.items():
