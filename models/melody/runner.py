@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,10 @@ def _strong(pos: int, bar: int) -> bool:
 
 
 class MelodyModel:
-    """The ONNX melody network and the constrained decoder."""
+    """The ONNX melody network and the constrained decoder.
+
+    The graph's interface is described in :mod:`models.training.export_melody`: one token per
+    run and one key/value cache ``(2, 1, heads, past, head_dim)`` per layer."""
 
     def __init__(self, path: Path | str = MODEL_PATH, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -130,41 +134,48 @@ class MelodyModel:
         if not path.exists():
             raise FileNotFoundError(f"the melody model is missing: {path}")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        shape = self.session.get_inputs()[3].shape
-        self.layers, self.heads, self.head_dim = int(shape[0]), int(shape[2]), int(shape[4])
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self._cache_inputs = sorted((n for n in inputs if n.startswith("past")), key=len)
+        self.layers = len(self._cache_inputs)
+        shape = inputs["past0"].shape
+        self.heads, self.head_dim = int(shape[2]), int(shape[4])
+        self._outputs = [o.name for o in self.session.get_outputs()]
         meta = self.session.get_modelmeta().custom_metadata_map
         self.max_len = int(meta.get("max_len", "1024"))
         self._feed: dict[str, np.ndarray] = {
             "token": np.zeros((1, 1), dtype=np.int64),
             "bar_pos": np.zeros((1, 1), dtype=np.int64),
-            "start": np.zeros((), dtype=np.int64),
+            "start": np.zeros((1, 1), dtype=np.int64),
         }
         self.load_seconds = time.perf_counter() - started
 
-    def _empty(self) -> tuple[np.ndarray, np.ndarray]:
-        z = np.zeros((self.layers, 1, self.heads, 0, self.head_dim), dtype=np.float32)
-        return z, z.copy()
+    def _empty(self) -> list[np.ndarray]:
+        """Empty caches (``past`` = 0)."""
+        empty = np.zeros((2, 1, self.heads, 0, self.head_dim), dtype=np.float32)
+        return [empty] * self.layers
 
     def _step(
-        self, token: int, bar_pos: int, index: int, k: np.ndarray, v: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self, token: int, bar_pos: int, index: int, caches: list[np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Logits (vocab,) after ``token`` at sequence index ``index``, and the grown caches."""
         feed = self._feed
         feed["token"][0, 0] = token
         feed["bar_pos"][0, 0] = min(bar_pos, tk.MAX_BAR_TICKS - 1)
-        feed["start"][()] = index
-        feed["past_k"], feed["past_v"] = k, v
-        logits, k2, v2 = self.session.run(None, feed)
-        return logits[0].astype(np.float64), k2, v2
+        feed["start"][0, 0] = index
+        feed.update(zip(self._cache_inputs, caches, strict=True))
+        out = self.session.run(self._outputs, feed)
+        return out[0][0, 0], out[1:]
 
     def log_probs(self, sequence: Sequence[int]) -> np.ndarray:
         """Log-probability of each token after the first, one step at a time (for checks)."""
-        k, v = self._empty()
+        caches = self._empty()
         pos = tk.positions(sequence)
         out = []
         for i, token in enumerate(sequence[:-1]):
-            logits, k, v = self._step(token, pos[i], i, k, v)
-            logits -= logits.max()
-            out.append(logits[sequence[i + 1]] - math.log(np.exp(logits).sum()))
+            logits, caches = self._step(token, pos[i], i, caches)
+            z = logits.astype(np.float64)
+            z -= z.max()
+            out.append(z[sequence[i + 1]] - math.log(np.exp(z).sum()))
         return np.array(out)
 
     def generate(self, request: MelodyRequest) -> list[int]:
@@ -175,23 +186,18 @@ class MelodyModel:
         header = [tk.BOS, tk.INDEX[f"METER_{request.meter}"], tk.INDEX[f"MODE_{request.mode}"]]
         prefix = list(request.prefix[3:]) if request.prefix else []
         seq = header + prefix
-        pitch_ok = np.zeros(len(tk.VOCAB), dtype=bool)
-        for p in request.allowed_pitches():
-            pitch_ok[tk.pitch_token(p, request.tonic)] = True
-        chord_sets = [chord_pitch_classes(c) for c in request.chords]
-        ticks = np.arange(1, tk.MAX_TICKS + 1)
-        duration_tilt = DENSITY_GAIN * (0.5 - request.density) * np.log2(ticks / tk.TPQ)
+        choices = _Choices(request, bar)
 
         # Feed the header and the prefix.
-        k, v = self._empty()
+        caches = self._empty()
         positions = tk.positions(seq)
         offset = 0  # sequence index minus the index the network sees (after a refeed)
         if len(seq) >= self.max_len - 1:
-            logits, k, v, offset = self._refeed(seq, tk.bar_ticks(request.meter))
+            logits, caches, offset = self._refeed(seq, bar)
         else:
-            logits = np.zeros(len(tk.VOCAB))
+            logits = np.zeros(len(tk.VOCAB), dtype=np.float32)
             for i, token in enumerate(seq):
-                logits, k, v = self._step(token, positions[i], i, k, v)
+                logits, caches = self._step(token, positions[i], i, caches)
         pos = positions[-1] if prefix else 0
         if prefix and tk.is_duration(seq[-1]):
             pos = (pos + tk.duration_ticks(seq[-1])) % bar
@@ -203,24 +209,14 @@ class MelodyModel:
 
         while len(seq) < 4 * tk.MAX_TICKS * request.bars + 64:
             if want_duration:
-                allowed = np.zeros(len(tk.VOCAB), dtype=bool)
-                room = bar - pos
-                allowed[tk.FIRST_DURATION : tk.FIRST_DURATION + min(room, tk.MAX_TICKS)] = True
-                tilt = np.zeros(len(tk.VOCAB))
-                tilt[tk.FIRST_DURATION : tk.FIRST_DURATION + tk.MAX_TICKS] = duration_tilt
-                token = self._sample(logits + tilt, allowed, request, rng)
+                idx, tilt = choices.durations(bar - pos)
+                token = _sample(logits, idx, tilt, request, rng)
             elif pos == 0 and (not seq or seq[-1] != tk.BAR):
                 token = tk.EOS if bars_done >= request.bars else tk.BAR  # forced
             else:
-                allowed = pitch_ok.copy()
-                if chord_sets and _strong(pos, bar):
-                    tones = chord_sets[(bars_done - 1) % len(chord_sets)]
-                    for p in request.allowed_pitches():
-                        if p % 12 not in tones:
-                            allowed[tk.pitch_token(p, request.tonic)] = False
-                allowed[tk.REST] = True
-                allowed[tk.HOLD] = last_note is not None and last_note != tk.REST
-                token = self._sample(logits, allowed, request, rng)
+                strong = choices.strong(pos)
+                idx = choices.pitches(bars_done, strong, last_note not in (None, tk.REST))
+                token = _sample(logits, idx, None, request, rng)
             if token == tk.EOS:
                 seq.append(token)
                 break
@@ -236,12 +232,12 @@ class MelodyModel:
                 if token != tk.HOLD:
                     last_note = token
             if index - offset >= self.max_len - 1:
-                logits, k, v, offset = self._refeed(seq, bar)
+                logits, caches, offset = self._refeed(seq, bar)
             else:
-                logits, k, v = self._step(token, token_pos, index - offset, k, v)
+                logits, caches = self._step(token, token_pos, index - offset, caches)
         return seq
 
-    def _refeed(self, seq: list[int], bar: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def _refeed(self, seq: list[int], bar: int) -> tuple[np.ndarray, list[np.ndarray], int]:
         """Start the cache again from the header and the last half-context of bars (how
         training crops long tunes); returns the logits, the caches and the index offset."""
         barlines = [
@@ -250,31 +246,117 @@ class MelodyModel:
         start = barlines[0] if barlines else len(seq) - self.max_len // 2
         window = seq[:3] + seq[start:]
         positions = tk.positions(window)
-        k, v = self._empty()
-        logits = np.zeros(len(tk.VOCAB))
+        caches = self._empty()
+        logits = np.zeros(len(tk.VOCAB), dtype=np.float32)
         for i, token in enumerate(window):
-            logits, k, v = self._step(token, positions[i], i, k, v)
-        return logits, k, v, len(seq) - len(window)
+            logits, caches = self._step(token, positions[i], i, caches)
+        return logits, caches, len(seq) - len(window)
 
-    @staticmethod
-    def _sample(
-        logits: np.ndarray, allowed: np.ndarray, request: MelodyRequest, rng: np.random.Generator
-    ) -> int:
-        """Temperature, top-k, top-p over the allowed tokens only (a few dozen), then one draw
-        from the cumulative distribution."""
-        idx = np.flatnonzero(allowed)
-        if len(idx) == 0:
-            raise MelodyRequestError("the constraints leave no token to choose")
-        z = logits[idx] / request.temperature
-        order = np.argsort(-z)
-        if 0 < request.top_k < len(order):
-            order = order[: request.top_k]
-        z = z[order]
-        p = np.exp(z - z[0])
-        cum = np.cumsum(p)
-        cum /= cum[-1]
-        if request.top_p < 1.0:
-            keep = int(np.searchsorted(cum, request.top_p)) + 1
-            cum = cum[:keep] / cum[keep - 1]
-        pick = min(int(np.searchsorted(cum, rng.random(), side="right")), len(cum) - 1)
-        return int(idx[order[pick]])
+
+class _Choices:
+    """The tokens the decoder may offer, as index arrays, worked out once per request."""
+
+    def __init__(self, request: MelodyRequest, bar: int) -> None:
+        self.bar = bar
+        pitches = request.allowed_pitches()
+        self._pitch = [tk.pitch_token(p, request.tonic) for p in pitches]
+        self._chords = []
+        for symbol in request.chords:
+            tones = chord_pitch_classes(symbol)
+            self._chords.append(
+                [tk.pitch_token(p, request.tonic) for p in pitches if p % 12 in tones]
+            )
+        self._with: dict[tuple[int, bool], np.ndarray] = {}
+        ticks = np.arange(1, tk.MAX_TICKS + 1)
+        self._tilt = DENSITY_GAIN * (0.5 - request.density) * np.log2(ticks / tk.TPQ)
+        self._durations: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._strong = [_strong(p, bar) for p in range(bar)]
+
+    def strong(self, pos: int) -> bool:
+        return self._strong[pos]
+
+    def pitches(self, bars_done: int, strong: bool, hold: bool) -> np.ndarray:
+        """Pitch tokens (chord tones only on a strong beat under a chord), ``REST``, and
+        ``HOLD`` when a note sounds."""
+        chord = (bars_done - 1) % len(self._chords) if self._chords and strong else -1
+        if (chord, hold) not in self._with:
+            base = self._chords[chord] if chord >= 0 else self._pitch
+            extra = [tk.REST, tk.HOLD] if hold else [tk.REST]
+            self._with[chord, hold] = np.array(base + extra, dtype=np.int64)
+        return self._with[chord, hold]
+
+    def durations(self, room: int) -> tuple[np.ndarray, np.ndarray]:
+        """Duration tokens that fit in ``room`` ticks, and their density tilt."""
+        if room not in self._durations:
+            n = min(room, tk.MAX_TICKS)
+            idx = np.arange(tk.FIRST_DURATION, tk.FIRST_DURATION + n, dtype=np.int64)
+            self._durations[room] = (idx, self._tilt[:n])
+        return self._durations[room]
+
+
+def _sample(
+    logits: np.ndarray,
+    idx: np.ndarray,
+    tilt: np.ndarray | None,
+    request: MelodyRequest,
+    rng: np.random.Generator,
+) -> int:
+    """One token of ``idx`` (the allowed ones), drawn with the request's temperature, top-k
+    and top-p (see :func:`_pick`)."""
+    if len(idx) == 0:
+        raise MelodyRequestError("the constraints leave no token to choose")
+    shift = _NO_TILT if tilt is None else tilt
+    u = rng.random()
+    pick = _compiled_pick()
+    return int(idx[pick(logits, idx, shift, request.temperature, request.top_k, request.top_p, u)])
+
+
+_NO_TILT = np.zeros(0)
+_PICK: list[Any] = []
+
+
+def _compiled_pick() -> Any:
+    """:func:`_pick` compiled by numba (loaded from its cache after the first time); numba is
+    imported here, on the first melody, so that loading the model stays cheap."""
+    if not _PICK:
+        from numba import njit
+
+        _PICK.append(njit(nogil=True, cache=True)(_pick))
+    return _PICK[0]
+
+
+def _pick(logits, idx, tilt, temperature, top_k, top_p, u):
+    """Index into ``idx`` of the token drawn by uniform ``u``: logits of the allowed tokens
+    (plus ``tilt`` when it is not empty) over ``temperature``; keep the ``top_k`` largest
+    (0: all), then the smallest head of them whose probability reaches ``top_p``; invert the
+    cumulative distribution of what is kept. A few dozen tokens, one call (numba: a numpy
+    version spent 50 µs per token in call overhead)."""
+    n = idx.shape[0]
+    z = np.empty(n)
+    for i in range(n):
+        z[i] = logits[idx[i]]
+        if tilt.shape[0] > 0:
+            z[i] += tilt[i]
+        z[i] /= temperature
+    order = np.argsort(-z)
+    keep = n if top_k <= 0 or top_k >= n else top_k
+    cum = np.empty(keep)
+    total = 0.0
+    top = z[order[0]]
+    for i in range(keep):
+        total += np.exp(z[order[i]] - top)
+        cum[i] = total
+    for i in range(keep):
+        cum[i] /= total
+    if top_p < 1.0:
+        cut = 0
+        while cut < keep - 1 and cum[cut] < top_p:
+            cut += 1
+        keep = cut + 1
+        last = cum[cut]
+        for i in range(keep):
+            cum[i] /= last
+    for i in range(keep):
+        if u < cum[i]:
+            return order[i]
+    return order[keep - 1]

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch", reason="torch is the training extra")
 
 from models.melody import runner as rn  # noqa: E402
 from models.melody import tokens as tk  # noqa: E402
-from models.training.export_melody import export  # noqa: E402
+from models.training.export_melody import check, export, quantize  # noqa: E402
 from models.training.melody_model import (  # noqa: E402
     MelodyConfig,
     MelodyTransformer,
@@ -84,6 +84,68 @@ def test_onnx_step_matches_torch_within_1e_4(tiny) -> None:  # type: ignore[no-u
     onnx = rn.MelodyModel(path)
     got = onnx.log_probs(seq)
     assert np.max(np.abs(got - expected.squeeze(1).numpy())) < 1e-4
+
+
+def test_the_int8_graph_stays_close_to_torch_and_decodes(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """What ships is the float32 graph with int8 weights: its per-token log-probabilities stay
+    near torch's (rounding, not a wrong graph), and the decoder runs on it unchanged."""
+    model, path, extra = tiny
+    int8 = tmp_path / "melody-int8.onnx"
+    quantize(path, int8)
+    assert int8.stat().st_size < 0.5 * path.stat().st_size
+    seq = extra["data"]["test"][0]
+    with torch.no_grad():
+        logits = model(torch.tensor([seq[:-1]]), torch.tensor([bar_positions(seq)[:-1]]))[0]
+    expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(seq[1:]).unsqueeze(1))
+    got = rn.MelodyModel(int8).log_probs(seq)
+    want = expected.squeeze(1).numpy()
+    diff = np.abs(got - want)
+    # At this toy size (d_model 32) rounding moves a log-probability by up to ~0.1 nats; a
+    # wrong graph moves them by nats. The mean cost per token stays within 0.02 nats.
+    assert 1e-6 < np.max(diff) < 0.3 and np.mean(diff) < 0.03, diff
+    assert abs(np.mean(got) - np.mean(want)) < 0.02
+    tokens = rn.MelodyModel(int8).generate(rn.MelodyRequest(tonic=2, meter="3/4", bars=4))
+    assert tk.bar_lengths(tokens) == [tk.bar_ticks("3/4")] * 4
+
+
+def test_a_graph_that_disagrees_with_the_model_is_refused(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, path, _ = tiny
+    other = MelodyTransformer(model.cfg).eval()  # untrained weights, same shape
+    with pytest.raises(AssertionError, match="differs from the model"):
+        check(other, path)
+    assert check(model, path) < 1e-4
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    logits=st.lists(st.floats(-30, 30), min_size=1, max_size=40),
+    temperature=st.floats(0.05, 5.0),
+    top_k=st.integers(0, 50),
+    top_p=st.one_of(st.just(1.0), st.floats(0.01, 1.0)),
+    u=st.floats(0.0, 0.999999),
+)
+@example(logits=[0.0, 1.0, 2.0], temperature=1.0, top_k=1, top_p=1.0, u=0.99)
+@example(logits=[0.0, 1.0, 2.0, 3.0], temperature=1.0, top_k=0, top_p=0.5, u=0.99)
+@example(logits=[0.0, 1.0, 2.0, 3.0], temperature=0.1, top_k=0, top_p=1.0, u=0.5)
+def test_the_compiled_sampler_matches_the_definition(logits, temperature, top_k, top_p, u) -> None:  # type: ignore[no-untyped-def]
+    """``_pick`` against a plain numpy reading of the same rule (temperature, top-k, top-p,
+    inverse CDF)."""
+    z = np.array(logits) / temperature
+    order = np.argsort(-z, kind="stable")
+    if 0 < top_k < len(order):
+        order = order[:top_k]
+    p = np.exp(z[order] - z[order[0]])
+    cum = np.cumsum(p) / p.sum()
+    if top_p < 1.0:
+        keep = int(np.searchsorted(cum, top_p)) + 1
+        cum = cum[:keep] / cum[keep - 1]
+    want = order[min(int(np.searchsorted(cum, u, side="right")), len(cum) - 1)]
+    idx = np.arange(len(logits), dtype=np.int64)
+    got = rn._compiled_pick()(
+        np.array(logits, dtype=np.float32), idx, np.zeros(0), temperature, top_k, top_p, u
+    )
+    # Equal logits may be ordered either way; then the two picks have the same logit.
+    assert got == want or np.float32(logits[got]) == np.float32(logits[want])
 
 
 def _bars(seq: list[int], meter: str) -> list[int]:
