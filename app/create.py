@@ -1,8 +1,10 @@
 """The Create room's melody ideas, without Qt: generate, vary, continue; files to drag or save;
 clips to play on the MIDI output; clips saved into the open project.
 
-Main thread only. Generating eight bars takes tens of milliseconds once the model is loaded
-(the first request loads it, about a tenth of a second), so requests run in the caller's thread.
+Main thread only. Generating eight bars takes about 15 ms once the model is loaded (the first
+request loads it, about a tenth of a second, and the sampler's compiled code), so requests run
+in the caller's thread. A preview renders the idea with the built-in synth (a few milliseconds
+for eight bars) and plays it on the audio output (:mod:`audio.synth`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from app.i18n import _
+from app.i18n import N_, _
 from app.melody import KeyChoice, melody_midi, melody_notes
 from app.midi_export import MidiExportError, TimedNote, write_midi
 from models.melody import tokens as tk
@@ -56,11 +58,26 @@ class Idea:
         return bars * tk.bar_ticks(self.request.meter) / tk.TPQ
 
 
+_PREVIEW_ERRORS = {
+    "no-output": N_("There is no audio output to preview on ({detail}); Send to MIDI out "
+                    "still plays the idea on Hookline Out."),
+    "bad-port": N_("The preview output setting names no JACK input port: {detail}"),
+    "open-failed": N_("The audio output refused to play the preview: {detail}"),
+    "empty": N_("This idea has no notes to preview."),
+}  # fmt: skip
+
+
 class MelodySession:
-    def __init__(self, files_dir: Path, model_path: Path | None = None) -> None:
+    def __init__(
+        self, files_dir: Path, model_path: Path | None = None, output_device: str = ""
+    ) -> None:
+        """``output_device``: where previews play (the ``audio.output_device`` setting)."""
         self.files_dir = files_dir
         self.model_path = model_path
+        self.output_device = output_device
         self._model: MelodyModel | None = None
+        self._preview: Any = None  # audio.synth.PreviewOutput, opened on the first preview
+        self.previewing: int | None = None  # the idea being previewed
         self.ideas: list[Idea] = []
 
     def _net(self) -> MelodyModel:
@@ -139,6 +156,53 @@ class MelodySession:
             end = (note.start + note.duration) * beat_s - 0.005
             events.append((end, bytes((0x80, note.pitch, 0))))
         return sorted(events, key=lambda e: (e[0], e[1][0] == 0x90))
+
+    def synth_notes(self, index: int) -> list[Any]:
+        """Idea ``index`` as notes in seconds for the preview synth."""
+        from audio.synth import SynthNote
+
+        idea = self.ideas[index]
+        beat_s = 60.0 / idea.tempo_bpm
+        return [
+            SynthNote(n.start * beat_s, (n.start + n.duration) * beat_s - 0.01, n.pitch,
+                      PREVIEW_VELOCITY)
+            for n in idea.notes()
+        ]  # fmt: skip
+
+    def preview(self, index: int) -> float:
+        """Play idea ``index`` on the audio output with the built-in synth, replacing any
+        preview that plays; returns its length in seconds."""
+        from audio.synth import PreviewError, PreviewOutput, render
+
+        try:
+            if self._preview is None or self._preview.device_setting != self.output_device:
+                self.stop_preview()
+                self._preview = PreviewOutput(self.output_device)
+            buffer = render(self.synth_notes(index), self._preview.rate)
+            self._preview.play(buffer)
+        except PreviewError as exc:
+            self.previewing = None
+            template = _PREVIEW_ERRORS.get(exc.reason, _PREVIEW_ERRORS["open-failed"])
+            raise CreateError(_(template).format(detail=exc.detail or exc.reason)) from exc
+        self.previewing = index
+        return float(self._preview.length_s)
+
+    def preview_position(self) -> float | None:
+        """Seconds into the preview that plays, or None when none does."""
+        if self._preview is None or self.previewing is None or not self._preview.playing:
+            self.previewing = None
+            return None
+        return float(self._preview.position_s)
+
+    def stop_preview(self) -> None:
+        if self._preview is not None:
+            self._preview.stop()
+        self.previewing = None
+
+    def close(self) -> None:
+        """Stop and release the preview output (PortAudio must close before it terminates)."""
+        self.stop_preview()
+        self._preview = None
 
     def save_to_project(self, project: Any, index: int) -> None:
         """Append idea ``index`` to the project's clips (name, start beat 0, notes as

@@ -80,6 +80,12 @@ OPTIONS: tuple[Option, ...] = (
         N_("Monitor output that plays what is analysed: empty for none"),
     ),
     Option(
+        "audio.output_device",
+        str,
+        "",
+        N_("Audio output for melody previews: empty for the system default"),
+    ),
+    Option(
         "audio.channels",
         str,
         "1,2",

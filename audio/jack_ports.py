@@ -1,5 +1,6 @@
 """Routing JACK ports into Hookline's input, so a DAW's output (or any JACK client) can be
-analysed: ``--input jack:Ardour:master/audio_out 1,Ardour:master/audio_out 2``.
+analysed: ``--input jack:Ardour:master/audio_out 1,Ardour:master/audio_out 2``; and the
+preview synth's output into named input ports (:mod:`audio.synth`).
 
 PortAudio's JACK host connects a new stream to the physical capture ports; we take note of which
 input ports the stream added, cut those connections and connect the requested ports instead.
@@ -59,6 +60,24 @@ class JackRouter:
         for source, port in zip(sources, inputs, strict=False):
             self._client.connect(source, port)
             log.info("routed JACK port %s into %s", source, port)
+
+    def audio_outputs(self) -> set[str]:
+        return {p.name for p in self._client.get_ports(is_audio=True, is_output=True)}
+
+    def route_out(self, outputs: list[str], targets: list[str]) -> None:
+        """Feed ``outputs[i]`` (ours) into the input port ``targets[i]`` instead of wherever
+        PortAudio connected it; with one target, only the first output is connected (the
+        preview's channels carry the same signal)."""
+        known = self.audio_inputs()
+        missing = [t for t in targets if t not in known]
+        if missing:
+            raise JackRoutingError(f"no such JACK input port: {', '.join(missing)}")
+        for port in outputs:
+            for other in self._client.get_all_connections(port):
+                self._client.disconnect(port, other)
+        for port, target in zip(outputs, targets, strict=False):
+            self._client.connect(port, target)
+            log.info("routed JACK port %s into %s", port, target)
 
     def close(self) -> None:
         self._client.deactivate()

@@ -55,6 +55,12 @@ def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JackServer
     try:
         yield server
     finally:
+        import sys
+
+        if "sounddevice" in sys.modules:  # this process played or listened itself (a preview)
+            from audio.devices import terminate
+
+            terminate()  # before jackd goes, or pa_jack.c aborts the process at exit
         server.stop()
 
 

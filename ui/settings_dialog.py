@@ -153,6 +153,16 @@ class SettingsDialog(QDialog):
             ),
         )
 
+        preview_items: list[tuple[str, Value]] = [(_("System default output"), "")]
+        preview_items += [(name, name) for name in inputs.output_names]
+        form.addRow(
+            _("Preview output:"),
+            self._register(
+                "audio.output_device",
+                _combo(preview_items, self.settings.get("audio.output_device")),
+            ),
+        )
+
         rates = OPTIONS_BY_KEY["audio.sample_rate"].choices or ()
         rate_items: list[tuple[str, Value]] = [
             (_("{rate} Hz").format(rate=format_decimal(int(r))), r) for r in rates

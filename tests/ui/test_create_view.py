@@ -4,6 +4,7 @@ drag, add to the project. Screenshots land in ``tests/artifacts/screenshots/crea
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.context import AppContext
+from audio.devices import reinitialize
 from models.melody.runner import MODEL_PATH
+from tests.support.jack import JackServer
 from tests.ui.conftest import save_screenshot
 from ui.create import CreateRoom, install_create_view
 from ui.main_window import MainWindow
@@ -99,6 +102,73 @@ def test_an_impossible_request_says_why_and_keeps_the_ideas(
     room.panel.generate_button.click()
     assert room.ideas.count() == 1
     assert "chord" in messages[-1]
+    window.close()
+
+
+@pytest.fixture
+def jack_output(jack_server: JackServer) -> Iterator[str]:
+    """The JACK dummy server's playback ports as the preview output setting."""
+    saved = {k: os.environ.get(k) for k in jack_server.env if k.startswith("JACK_")}
+    os.environ.update({k: v for k, v in jack_server.env.items() if k.startswith("JACK_")})
+    reinitialize()  # PortAudio sees JACK only if it initialises while the server runs
+    try:
+        yield "jack:system:playback_1,system:playback_2"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_preview_plays_on_the_audio_output_with_a_moving_playhead(
+    qtbot: QtBot, context: AppContext, jack_output: str
+) -> None:
+    window, room, played = _open(qtbot, context)
+    room.session.output_device = jack_output
+    panel = room.panel
+    panel.tempo.setValue(240)  # a short idea: two bars of 4/4 in two seconds
+    panel.bars.setValue(2)
+    panel.generate_button.click()
+    assert panel.preview_button.isEnabled()
+    messages: list[str] = []
+    room.message.connect(messages.append)
+    panel.preview_button.click()
+    assert room.session.previewing == 0, messages
+    assert panel.preview_button.text().replace("&", "") == "Stop preview"
+    qtbot.waitUntil(lambda: room.roll.playhead.isVisible() and room.roll.playhead.value() > 0.5)
+    first = room.roll.playhead.value()
+    qtbot.waitUntil(lambda: room.roll.playhead.value() > first + 0.5)
+    save_screenshot(window, "create-preview")
+    panel.preview_button.click()  # again: stop
+    assert room.session.previewing is None and not room.roll.playhead.isVisible()
+    assert panel.preview_button.text().replace("&", "") == "Preview"
+    assert not played  # the preview is audio, not MIDI
+
+    panel.preview_button.click()  # plays to the end, then the button and playhead reset
+    qtbot.waitUntil(lambda: room.session.previewing is None, timeout=15000)
+    assert not room.roll.playhead.isVisible()
+    assert panel.preview_button.text().replace("&", "") == "Preview"
+    window.close()
+
+
+def test_a_preview_output_that_does_not_exist_says_so(
+    qtbot: QtBot, context: AppContext, jack_output: str
+) -> None:
+    window, room, _ = _open(qtbot, context)
+    room.session.output_device = "jack:nobody:in_1"
+    messages: list[str] = []
+    room.message.connect(messages.append)
+    room.panel.generate_button.click()
+    room.panel.preview_button.click()
+    assert room.session.previewing is None
+    assert "names no JACK input port" in messages[-1] and "nobody:in_1" in messages[-1]
+    window.context.settings.set("audio.output_device", jack_output)  # the setting fixed
+    window.settings_changed.emit(["audio.output_device"])
+    assert room.session.output_device == jack_output
+    room.panel.preview_button.click()
+    assert room.session.previewing == 0
+    room.session.close()
     window.close()
 
 

@@ -43,6 +43,7 @@ def test_it_shows_the_current_settings(qtbot: QtBot, context) -> None:
         "ui.theme": "dark",
         "audio.input_device": "",
         "audio.monitor_device": "",
+        "audio.output_device": "",
         "audio.sample_rate": 48000,
         "audio.block_size": 256,
         "audio.reference_a": 432.0,

@@ -2,8 +2,9 @@
 drag into a DAW, save as a file or into the open project.
 
 Keys (while the room is shown): ``Ctrl+G`` generates, ``Ctrl+R`` varies the selected idea,
-``Ctrl+L`` continues it by four bars, ``Ctrl+Shift+P`` plays or stops it on the MIDI output,
-``Ctrl+E`` saves it as a MIDI file, ``Ctrl+Shift+S`` adds it to the open project.
+``Ctrl+L`` continues it by four bars, ``Ctrl+P`` previews it with the built-in synth on the
+audio output (again: stop), ``Ctrl+Shift+P`` plays it on the MIDI output, ``Ctrl+E`` saves it
+as a MIDI file, ``Ctrl+Shift+S`` adds it to the open project.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -65,10 +67,25 @@ class PianoRoll(pg.PlotWidget):
         item.setLabel("bottom", _("beats"))
         self.note_count = 0
         self.bar_count = 0
+        self.playhead = self._new_playhead()
+
+    @staticmethod
+    def _new_playhead() -> pg.InfiniteLine:
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme_colors().text, width=2))
+        line.setVisible(False)
+        return line
+
+    def set_playhead(self, beat: float | None) -> None:
+        """Draw the preview's position (in beats), or hide it."""
+        self.playhead.setVisible(beat is not None)
+        if beat is not None:
+            self.playhead.setPos(beat)
 
     def show_idea(self, idea: Idea | None) -> None:
         item = self.getPlotItem()
         item.clear()
+        self.playhead = self._new_playhead()
+        item.addItem(self.playhead, ignoreBounds=True)
         self.note_count = self.bar_count = 0
         if idea is None:
             return
@@ -106,6 +123,7 @@ class MelodyPanel(Card):
     generate_requested = Signal()
     vary_requested = Signal()
     extend_requested = Signal()
+    preview_requested = Signal()
     play_requested = Signal()
     export_requested = Signal()
     save_requested = Signal()
@@ -137,6 +155,12 @@ class MelodyPanel(Card):
         self.temperature.setSingleStep(0.1)
         self.temperature.setValue(1.0)
         self.temperature.setToolTip(_("Lower: safer, more repetitive. Higher: more surprising."))
+        self.tempo = QSpinBox()
+        self.tempo.setObjectName("create-tempo")
+        self.tempo.setRange(40, 240)
+        self.tempo.setValue(110)
+        self.tempo.setSuffix(" " + _("BPM"))
+        self.tempo.setToolTip(_("Tempo of the preview, the MIDI output and the saved file"))
         self.seed = QSpinBox()
         self.seed.setObjectName("create-seed")
         self.seed.setRange(0, 999_999)
@@ -155,7 +179,10 @@ class MelodyPanel(Card):
         self.vary_button = button(_("&Vary"), "create-vary", "Ctrl+R", self.vary_requested)
         self.extend_button = button(_("&Continue"), "create-extend", "Ctrl+L",
                                     self.extend_requested)  # fmt: skip
-        self.play_button = button(_("Play"), "create-play", "Ctrl+Shift+P", self.play_requested)
+        self.preview_button = button(_("&Preview"), "create-preview", "Ctrl+P",
+                                     self.preview_requested)  # fmt: skip
+        self.play_button = button(_("Send to MIDI out"), "create-play", "Ctrl+Shift+P",
+                                  self.play_requested)  # fmt: skip
         self.export_button = button(_("Save as MIDI…"), "create-export", "Ctrl+E",
                                     self.export_requested)  # fmt: skip
         self.save_button = button(_("Add to project"), "create-save", "Ctrl+Shift+S",
@@ -163,7 +190,8 @@ class MelodyPanel(Card):
 
         row1 = QHBoxLayout()
         for label, widget in ((_("Key:"), self.tonic), ("", self.mode), (_("Meter:"), self.meter),
-                              (_("Bars:"), self.bars), (_("Seed:"), self.seed),
+                              (_("Bars:"), self.bars), (_("Tempo:"), self.tempo),
+                              (_("Seed:"), self.seed),
                               (_("Temperature:"), self.temperature)):  # fmt: skip
             if label:
                 buddy = QLabel(label)
@@ -176,8 +204,9 @@ class MelodyPanel(Card):
         row2.addWidget(QLabel(_("Chords:")))
         row2.addWidget(self.chords, 1)
         buttons = QHBoxLayout()
-        for b in (self.generate_button, self.vary_button, self.extend_button, self.play_button,
-                  self.export_button, self.save_button):  # fmt: skip
+        for b in (self.generate_button, self.vary_button, self.extend_button,
+                  self.preview_button, self.play_button, self.export_button,
+                  self.save_button):  # fmt: skip
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.body.addLayout(row1)
@@ -191,7 +220,8 @@ class MelodyPanel(Card):
         return KeyChoice(tonic, mode, f"{TONIC_NAMES[tonic]} {mode}")
 
     def set_has_idea(self, has: bool, has_project: bool) -> None:
-        for b in (self.vary_button, self.extend_button, self.play_button, self.export_button):
+        for b in (self.vary_button, self.extend_button, self.preview_button, self.play_button,
+                  self.export_button):  # fmt: skip
             b.setEnabled(has)
         self.save_button.setEnabled(has and has_project)
         self.save_button.setToolTip(
@@ -234,6 +264,10 @@ class CreateRoom(QWidget):
         self.panel.vary_requested.connect(self.vary)
         self.panel.extend_requested.connect(self.extend)
         self.panel.play_requested.connect(self.play_selected)
+        self.panel.preview_requested.connect(self.preview_selected)
+        self.playhead_timer = QTimer(self)
+        self.playhead_timer.setInterval(33)
+        self.playhead_timer.timeout.connect(self._follow_preview)
         self.panel.export_requested.connect(self.export_dialog)
         self.panel.save_requested.connect(self.save_to_project)
         self.ideas.currentRowChanged.connect(self._show_row)
@@ -259,8 +293,10 @@ class CreateRoom(QWidget):
         p = self.panel
         chords = tuple(p.chords.text().split())
         key, meter, bars = p.key_choice(), str(p.meter.currentData()), p.bars.value()
-        temperature, seed = p.temperature.value(), p.seed.value()
-        return self._add(lambda: self.session.generate(key, meter, bars, chords, temperature, seed))
+        temperature, seed, tempo = p.temperature.value(), p.seed.value(), float(p.tempo.value())
+        return self._add(
+            lambda: self.session.generate(key, meter, bars, chords, temperature, seed, tempo)
+        )
 
     def vary(self) -> Idea | None:
         row = self.selected()
@@ -274,6 +310,40 @@ class CreateRoom(QWidget):
         row = self.selected()
         if row >= 0 and self.play is not None:
             self.play(self.session.clip(row))
+
+    def preview_selected(self) -> bool:
+        """Preview the selected idea on the audio output; if it is already playing, stop.
+        Returns whether a preview plays now."""
+        row = self.selected()
+        if row < 0:
+            return False
+        if self.session.previewing == row:
+            self.stop_preview()
+            return False
+        try:
+            seconds = self.session.preview(row)
+        except CreateError as exc:
+            self.message.emit(str(exc))
+            return False
+        self.panel.preview_button.setText(_("Stop &preview"))
+        self.playhead_timer.start()
+        self.message.emit(_("Previewing {seconds} s on the audio output (Ctrl+P stops).").format(
+            seconds=f"{seconds:.1f}"))  # fmt: skip
+        return True
+
+    def stop_preview(self) -> None:
+        self.session.stop_preview()
+        self._follow_preview()
+
+    def _follow_preview(self) -> None:
+        position = self.session.preview_position()
+        row = self.session.previewing
+        if position is None or row is None or row != self.selected():
+            self.playhead_timer.stop()
+            self.roll.set_playhead(None)
+            self.panel.preview_button.setText(_("&Preview"))
+            return
+        self.roll.set_playhead(position * self.session.ideas[row].tempo_bpm / 60.0)
 
     def export_to(self, path: Path) -> Path | None:
         row = self.selected()
@@ -307,6 +377,8 @@ class CreateRoom(QWidget):
 
     def _show_row(self, row: int) -> None:
         idea = self.session.ideas[row] if 0 <= row < len(self.session.ideas) else None
+        if self.session.previewing is not None and self.session.previewing != row:
+            self.stop_preview()  # the preview belongs to the idea on screen
         self.roll.show_idea(idea)
         self.hint.setVisible(idea is None)
         self.panel.set_has_idea(idea is not None, self.project_getter() is not None)
@@ -314,8 +386,18 @@ class CreateRoom(QWidget):
 
 def install_create_view(window: MainWindow, play: Player | None = None) -> CreateRoom:
     """Fill ``window``'s Create room; ``play`` sends a clip to the MIDI output."""
-    session = MelodySession(window.context.paths.cache_dir / "ideas")
+    output = str(window.context.settings.get("audio.output_device"))
+    session = MelodySession(window.context.paths.cache_dir / "ideas", output_device=output)
     room = CreateRoom(session, play, lambda: window.project)
+
+    def on_settings(keys: list[str]) -> None:
+        if "audio.output_device" in keys:
+            session.output_device = str(window.context.settings.get("audio.output_device"))
+
+    window.settings_changed.connect(on_settings)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(session.close)  # streams close before PortAudio terminates
     window.set_room_widget("create", room)
     room.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
     return room
