@@ -9,12 +9,13 @@ for eight bars) and plays it on the audio output (:mod:`audio.synth`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from app.i18n import N_, _
-from app.melody import KeyChoice, melody_midi, melody_notes
+from app.melody import KeyChoice, MelodyInputError, melody_midi, melody_notes, phrase_seed
 from app.midi_export import MidiExportError, TimedNote, write_midi
 from models.melody import tokens as tk
 from models.melody.runner import MelodyModel, MelodyRequest, MelodyRequestError
@@ -126,6 +127,30 @@ class MelodySession:
         idea = self.ideas[index]
         request = replace(idea.request, prefix=idea.tokens[:-1], bars=idea.request.bars + bars)
         return self._run(idea.key, request, idea.tempo_bpm)
+
+    def continue_played(
+        self,
+        played: Sequence[Any],
+        key: KeyChoice,
+        meter: str,
+        bars: int,
+        chords: tuple[str, ...] = (),
+        temperature: float = 1.0,
+        seed: int = 0,
+        tempo: float = 110.0,
+    ) -> Idea:
+        """The phrase just played on the MIDI input (see :func:`app.melody.phrase_seed`),
+        kept as it was played (snapped to the grid) and continued by ``bars`` bars."""
+        try:
+            prefix = phrase_seed(played, tempo, key, meter)
+        except MelodyInputError as exc:
+            raise CreateError(str(exc)) from exc
+        played_bars = sum(1 for t in prefix if t == tk.BAR)
+        request = MelodyRequest(
+            tonic=key.tonic, mode=key.mode, meter=meter, bars=min(64, played_bars + bars),
+            chords=chords, temperature=temperature, seed=seed, prefix=prefix,
+        )  # fmt: skip
+        return self._run(key, request, tempo)
 
     def file_for(self, index: int) -> Path | None:
         """A ``.mid`` of idea ``index`` in the cache (for a drag into a DAW)."""

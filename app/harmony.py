@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app import hardware
-from app.harmony_engine import DEFAULT_STYLE, HarmonyEngine, HarmonySnapshot
+from app.harmony_engine import DEFAULT_STYLE, HarmonyEngine, HarmonySnapshot, PlayedNote
 from app.harmony_text import (
     function_text,
     key_text,
@@ -172,6 +172,11 @@ class HarmonySession:
     @property
     def running(self) -> bool:
         return self.engine is not None and self.engine.running
+
+    def played_notes(self) -> tuple[PlayedNote, ...]:
+        """The notes last played on the MIDI input (for the Create room's "from my playing")."""
+        engine = self.engine
+        return engine.played() if engine is not None else ()
 
     def start(self) -> None:
         """(Re)start listening on the ports the settings name; problems become messages."""

@@ -30,6 +30,7 @@ from models.next_chord import NextChordModel, Suggestion
 from models.theory import Key
 
 MERGE_S = 0.12  # lane entries younger than this are replaced by the next chord
+PLAYED_NOTES = 256  # finished notes kept for "continue what I played"
 LANE_SIZE = 16
 SUGGESTIONS = 8
 POLL_S = 0.001  # the worker's wait when the ring is empty
@@ -38,6 +39,16 @@ PORTS_EVERY_S = 0.5  # how often vanished ports are looked for
 EVENT_QUEUE = 256
 DEFAULT_STYLE = 0.15  # suggestions: mostly the key's own chords, a little borrowed colour
 BATCH = 256  # events the worker names at once at most
+
+
+@dataclass(frozen=True)
+class PlayedNote:
+    """A note played on the MIDI input, key down to key up (perf_counter seconds)."""
+
+    pitch: int
+    start_s: float
+    end_s: float
+    velocity: int
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,10 @@ class HarmonyTracker:
         self._dirty_suggestions = True
         self._unnamed = False  # the sounding notes changed since the last naming
         self._struck = False  # ... and a note was struck among those changes
+        # The last PLAYED_NOTES finished notes, oldest first. Replaced, never changed in
+        # place: other threads read the attribute without a lock.
+        self.played: tuple[PlayedNote, ...] = ()
+        self._held: dict[int, tuple[float, int]] = {}  # pitch -> (start, velocity)
 
     @property
     def key(self) -> Key | None:
@@ -142,14 +157,23 @@ class HarmonyTracker:
         key_change = None
         if kind == "note_on":
             key_change = self.keys.note_on(number, value, time_s)
+            self._release(number, time_s)  # struck again while held: the first one ends
+            self._held[number] = (time_s, value)
         elif kind == "note_off":
             key_change = self.keys.note_off(number, time_s)
+            self._release(number, time_s)
         if self.notes.apply(status, data1, data2):
             self._unnamed = True
             self._struck = self._struck or kind == "note_on"
         if key_change is not None:
             self._dirty_suggestions = True
         return (self.name_now(time_s) if name else False), key_change is not None
+
+    def _release(self, pitch: int, time_s: float) -> None:
+        held = self._held.pop(pitch, None)
+        if held is not None:
+            note = PlayedNote(pitch, held[0], max(held[0], time_s), held[1])
+            self.played = (*self.played[-(PLAYED_NOTES - 1) :], note)
 
     def name_now(self, time_s: float) -> bool:
         """Name the notes sounding now if they changed since the last naming; True if the chord
@@ -243,6 +267,10 @@ class HarmonyEngine:
         self._style_request: float | None = None
 
     # -- readers (any thread) ---------------------------------------------------------------
+
+    def played(self) -> tuple[PlayedNote, ...]:
+        """The last notes played on the input and released, oldest first (any thread)."""
+        return self.tracker.played
 
     def latest(self) -> HarmonySnapshot | None:
         return self._latest

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -109,16 +110,20 @@ def install_library_when_shown(window: MainWindow) -> None:
     window.room_shown.connect(build)
 
 
-def install_create_when_shown(window: MainWindow, play: Callable[..., None]) -> None:
+def install_create_when_shown(
+    window: MainWindow,
+    play: Callable[..., None],
+    played: Callable[[], Sequence[Any]] | None = None,
+) -> None:
     """Build the Create room the first time it is shown; its ideas play through ``play`` (the
-    Harmony room's MIDI output)."""
+    Harmony room's MIDI output), and ``played`` gives the notes last played on the MIDI input."""
 
     def build(key: str) -> None:
         if key == "create":
             window.room_shown.disconnect(build)
             from ui.create import install_create_view
 
-            install_create_view(window, play)
+            install_create_view(window, play, played)
 
     window.room_shown.connect(build)
 
@@ -150,7 +155,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         install_live_view(window)  # its session starts once the window is on screen
         harmony = install_harmony_view(window)  # listens on Hookline In from then on
         install_library_when_shown(window)  # built on first visit: memory for what is used
-        install_create_when_shown(window, harmony.session.play_clip)
+        install_create_when_shown(window, harmony.session.play_clip, harmony.session.played_notes)
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))
         window.closed.connect(app.quit)

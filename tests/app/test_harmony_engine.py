@@ -6,6 +6,7 @@ The real-stack tests start the engine on Hookline's virtual input port; a sender
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +237,37 @@ def test_midi_listen_prints_chord_events_as_json(
 
 if sys.platform != "linux":  # the real-stack tests need a JACK server
     pytestmark = pytest.mark.skip("JACK dummy server tests run on Linux")
+
+
+def test_a_phrase_played_into_hookline_in_is_kept_and_can_be_continued(
+    engine: tuple[HarmonyEngine, SenderProcess], tmp_path: Path
+) -> None:
+    """Key down to key up as JACK delivered them, then the Create room's seed from them."""
+    from app.create import MelodySession
+    from app.melody import KeyChoice
+    from models.melody import tokens as tk
+
+    harmony, sender = engine
+    phrase = [(64, 1), (62, 1), (60, 2), (62, 1), (64, 1), (64, 2)]  # (pitch, beats) at 120 BPM
+    for pitch, beats in phrase:
+        sender.send([bytes((0x90, pitch, 100))], per_cycle=8)
+        time.sleep(beats * 0.5 - 0.03)
+        sender.send([bytes((0x80, pitch, 0))], per_cycle=8)
+        time.sleep(0.03)
+    wait_for(lambda: len(harmony.played()) == len(phrase), 5, "every note released")
+    got = harmony.played()
+    assert [n.pitch for n in got] == [p for p, _b in phrase]
+    # Times as JACK delivered them: within 60 ms of the sender's sleeps on a loaded box (the
+    # seed's sixteenth grid is 125 ms at this tempo, so that still snaps to the notes played).
+    lengths = [n.end_s - n.start_s for n in got]
+    assert all(abs(d - (b * 0.5 - 0.03)) < 0.06 for d, (_p, b) in zip(lengths, phrase, strict=True))
+    gaps = [b.start_s - a.start_s for a, b in itertools.pairwise(got)]
+    assert all(abs(g - b * 0.5) < 0.06 for g, (_p, b) in zip(gaps, phrase, strict=False)), gaps
+
+    session = MelodySession(tmp_path)
+    idea = session.continue_played(got, KeyChoice(0, "major", "C major"), "4/4", 2, tempo=120.0)
+    starts = [0.0, 1.0, 2.0, 4.0, 5.0, 6.0]
+    assert [(n.start, n.pitch) for n in idea.notes()][:6] == list(
+        zip(starts, [p for p, _b in phrase], strict=True)
+    )
+    assert idea.tokens.count(tk.BAR) == 4

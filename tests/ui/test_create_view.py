@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.context import AppContext
+from app.harmony_engine import PlayedNote
 from audio.devices import reinitialize
 from models.melody.runner import MODEL_PATH
 from tests.support.jack import JackServer
@@ -102,6 +103,33 @@ def test_an_impossible_request_says_why_and_keeps_the_ideas(
     room.panel.generate_button.click()
     assert room.ideas.count() == 1
     assert "chord" in messages[-1]
+    window.close()
+
+
+def test_from_my_playing_continues_the_phrase_just_played(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    notes: list[PlayedNote] = []
+    room = install_create_view(window, None, lambda: tuple(notes))
+    window.show_room("create")
+    messages: list[str] = []
+    room.message.connect(messages.append)
+    room.panel.played_button.click()  # nothing played yet
+    assert room.ideas.count() == 0 and "Nothing was played" in messages[-1]
+
+    room.panel.tempo.setValue(90)
+    room.panel.bars.setValue(2)
+    beat = 60 / 90
+    for i, pitch in enumerate((67, 69, 67, 64, 60, 62, 64, 67)):
+        notes.append(PlayedNote(pitch, 10 + i * beat, 10 + (i + 0.9) * beat, 90))
+    assert room.panel.played_button.shortcut().toString() == "Ctrl+Shift+L"
+    room.panel.played_button.click()
+    assert room.ideas.count() == 1, messages
+    idea = room.session.ideas[0]
+    assert [n.pitch for n in idea.notes()][:8] == [67, 69, 67, 64, 60, 62, 64, 67]
+    assert room.roll.bar_count == 4 and idea.tempo_bpm == 90
     window.close()
 
 

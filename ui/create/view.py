@@ -2,16 +2,17 @@
 drag into a DAW, save as a file or into the open project.
 
 Keys (while the room is shown): ``Ctrl+G`` generates, ``Ctrl+R`` varies the selected idea,
-``Ctrl+L`` continues it by four bars, ``Ctrl+P`` previews it with the built-in synth on the
+``Ctrl+L`` continues it by four bars, ``Ctrl+Shift+L`` continues the phrase just played on the
+MIDI input, ``Ctrl+P`` previews it with the built-in synth on the
 audio output (again: stop), ``Ctrl+Shift+P`` plays it on the MIDI output, ``Ctrl+E`` saves it
 as a MIDI file, ``Ctrl+Shift+S`` adds it to the open project.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -123,6 +124,7 @@ class MelodyPanel(Card):
     generate_requested = Signal()
     vary_requested = Signal()
     extend_requested = Signal()
+    played_requested = Signal()
     preview_requested = Signal()
     play_requested = Signal()
     export_requested = Signal()
@@ -179,6 +181,11 @@ class MelodyPanel(Card):
         self.vary_button = button(_("&Vary"), "create-vary", "Ctrl+R", self.vary_requested)
         self.extend_button = button(_("&Continue"), "create-extend", "Ctrl+L",
                                     self.extend_requested)  # fmt: skip
+        self.played_button = button(_("From my playing"), "create-from-playing",
+                                    "Ctrl+Shift+L", self.played_requested)  # fmt: skip
+        self.played_button.setToolTip(
+            _("Continue the phrase you just played on the MIDI input by the chosen number of "
+              "bars, at the chosen tempo (Ctrl+Shift+L)"))  # fmt: skip
         self.preview_button = button(_("&Preview"), "create-preview", "Ctrl+P",
                                      self.preview_requested)  # fmt: skip
         self.play_button = button(_("Send to MIDI out"), "create-play", "Ctrl+Shift+P",
@@ -205,7 +212,7 @@ class MelodyPanel(Card):
         row2.addWidget(self.chords, 1)
         buttons = QHBoxLayout()
         for b in (self.generate_button, self.vary_button, self.extend_button,
-                  self.preview_button, self.play_button, self.export_button,
+                  self.played_button, self.preview_button, self.play_button, self.export_button,
                   self.save_button):  # fmt: skip
             buttons.addWidget(b)
         buttons.addStretch(1)
@@ -242,11 +249,13 @@ class CreateRoom(QWidget):
         play: Player | None = None,
         project_getter: Callable[[], object] | None = None,
         parent: QWidget | None = None,
+        played: Callable[[], Sequence[Any]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("create-room")
         self.session = session
         self.play = play
+        self.played = played or (lambda: ())
         self.project_getter = project_getter or (lambda: None)
         self.panel = MelodyPanel()
         self.roll = PianoRoll()
@@ -263,6 +272,7 @@ class CreateRoom(QWidget):
         self.panel.generate_requested.connect(self.generate)
         self.panel.vary_requested.connect(self.vary)
         self.panel.extend_requested.connect(self.extend)
+        self.panel.played_requested.connect(self.from_playing)
         self.panel.play_requested.connect(self.play_selected)
         self.panel.preview_requested.connect(self.preview_selected)
         self.playhead_timer = QTimer(self)
@@ -305,6 +315,20 @@ class CreateRoom(QWidget):
     def extend(self) -> Idea | None:
         row = self.selected()
         return self._add(lambda: self.session.extend(row)) if row >= 0 else None
+
+    def from_playing(self) -> Idea | None:
+        """Continue the phrase last played on the MIDI input (the panel's key, meter, tempo,
+        chords and seed; its bars are the bars added)."""
+        p = self.panel
+        notes = self.played()
+        chords = tuple(p.chords.text().split())
+        key, meter, bars = p.key_choice(), str(p.meter.currentData()), p.bars.value()
+        temperature, seed, tempo = p.temperature.value(), p.seed.value(), float(p.tempo.value())
+        return self._add(
+            lambda: self.session.continue_played(
+                notes, key, meter, bars, chords, temperature, seed, tempo
+            )
+        )
 
     def play_selected(self) -> None:
         row = self.selected()
@@ -384,11 +408,16 @@ class CreateRoom(QWidget):
         self.panel.set_has_idea(idea is not None, self.project_getter() is not None)
 
 
-def install_create_view(window: MainWindow, play: Player | None = None) -> CreateRoom:
-    """Fill ``window``'s Create room; ``play`` sends a clip to the MIDI output."""
+def install_create_view(
+    window: MainWindow,
+    play: Player | None = None,
+    played: Callable[[], Sequence[Any]] | None = None,
+) -> CreateRoom:
+    """Fill ``window``'s Create room; ``play`` sends a clip to the MIDI output, ``played``
+    gives the notes last played on the MIDI input."""
     output = str(window.context.settings.get("audio.output_device"))
     session = MelodySession(window.context.paths.cache_dir / "ideas", output_device=output)
-    room = CreateRoom(session, play, lambda: window.project)
+    room = CreateRoom(session, play, lambda: window.project, played=played)
 
     def on_settings(keys: list[str]) -> None:
         if "audio.output_device" in keys:
