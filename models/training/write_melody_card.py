@@ -76,6 +76,10 @@ def card(training: dict[str, Any], bench: dict[str, Any], onnx_bytes: int) -> st
         "## Reproduce",
         "```",
         "pip install -e '.[train]'",
+        "python -m models.training.build_melody",
+        "```",
+        "which runs, in order (each can be run alone):",
+        "```",
         "TMPDIR=.cache/music21 python -m models.training.melody_data",
         f"python -m models.training.train_melody --minutes {round(float(training['minutes']))}"
         f" --eval-every {training.get('eval_every', 150)}"  # the shipped run used 150
@@ -83,6 +87,7 @@ def card(training: dict[str, Any], bench: dict[str, Any], onnx_bytes: int) -> st
         "python -m models.training.export_melody .cache/melody/run/melody.pt"
         " resources/models/melody/melody.onnx  # int8; --float32 for the unquantised graph",
         "python benchmarks/bench_melody.py",
+        "python -m models.training.write_melody_card .cache/melody/run/training.json BENCH_OUTPUT",
         "```",
         "Training is timed (a minute budget), so a rerun on another machine sees a different",
         "number of steps; seed 0 makes a rerun on this one the same up to thread timing.",
