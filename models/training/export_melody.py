@@ -176,6 +176,69 @@ def export(model: MelodyTransformer, out: Path) -> None:
     check(model, out)
 
 
+class QuantisedReference:
+    """The shipped int8 network run in torch: the trained model's LayerNorm, GELU, attention
+    and biases, with every weight the int8 graph at ``path`` holds (read from it) and each
+    linear layer's input quantised per step exactly as ONNX's ``DynamicQuantizeLinear``
+    defines it (uint8, scale ``(max(x, 0) − min(x, 0)) / 255``, round half to even), the
+    integer products exact. This is the torch side of the parity check for what ships."""
+
+    def __init__(self, model: MelodyTransformer, path: Path) -> None:
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(path)).graph
+        arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        self.model = model.eval()
+        self.heads = model.cfg.heads
+        self.head_dim = model.cfg.d_model // model.cfg.heads
+        self._w = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
+
+    def _table(self, name: str, index: int) -> torch.Tensor:
+        q = self._w[f"{name}_quantized"][index].float()
+        return (q - self._w[f"{name}_zero_point"].float()) * self._w[f"{name}_scale"]
+
+    def _linear(self, x: torch.Tensor, name: str, bias: torch.Tensor) -> torch.Tensor:
+        lo = torch.clamp(x.min(), max=0.0)
+        hi = torch.clamp(x.max(), min=0.0)
+        scale = (hi - lo) / 255.0
+        zero = torch.clamp(torch.round(-lo / scale), 0, 255)
+        q = torch.clamp(torch.round(x / scale) + zero, 0, 255)
+        weight = self._w[f"{name}_quantized"].double()
+        acc = (q - zero).double() @ weight
+        return acc.float() * (scale * self._w[f"{name}_scale"]) + bias
+
+    def step(
+        self, token: int, bar_pos: int, index: int, caches: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> torch.Tensor:
+        """Logits after one token; ``caches`` (keys, values per layer, (heads, t, head_dim))
+        grow in place."""
+        m, h, hd = self.model, self.heads, self.head_dim
+        with torch.no_grad():
+            x = self._table("tok", token) + self._table("bar", bar_pos) + self._table("pos", index)
+            x = x.reshape(1, -1)
+            for i, block in enumerate(b for b in m.blocks if isinstance(b, _Block)):
+                y = block.norm1(x)
+                qkv = self._linear(y, f"b{i}.qkv.w", block.qkv.bias)
+                q, k, v = (t.reshape(h, 1, hd) for t in qkv.split(h * hd, dim=1))
+                keys = torch.cat([caches[i][0], k], dim=1) if caches[i][0].numel() else k
+                values = torch.cat([caches[i][1], v], dim=1) if caches[i][1].numel() else v
+                caches[i] = (keys, values)
+                attn = torch.softmax(q @ keys.transpose(1, 2) / hd**0.5, dim=-1)
+                out = (attn @ values).reshape(1, -1)
+                x = x + self._linear(out, f"b{i}.proj.w", block.proj.bias)
+                ff_in, ff_out = block.ff[0], block.ff[2]
+                assert isinstance(ff_in, torch.nn.Linear) and isinstance(ff_out, torch.nn.Linear)
+                y = torch.nn.functional.gelu(
+                    self._linear(block.norm2(x), f"b{i}.ff1.w", ff_in.bias)
+                )
+                x = x + self._linear(y, f"b{i}.ff2.w", ff_out.bias)
+            return self._linear(m.norm(x), "tok_t", torch.zeros(m.tok.num_embeddings))[0]
+
+    def empty(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(torch.zeros(0), torch.zeros(0)) for _ in range(self.model.cfg.layers)]
+
+
 def quantize(src: Path, out: Path) -> None:
     """``out``: the float32 graph ``src`` with int8 weights (see the module notes); the
     metadata is kept."""
