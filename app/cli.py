@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "chords": "app.chords_cli:chords",
     "generate": "app.generate_cli:generate",
     "listen": "app.listen:listen",
+    "lyrics": "app.lyrics_cli:lyrics",
     "midi": "app.midi_cli:midi",
     "progression": "app.progression_cli:progression",
 }

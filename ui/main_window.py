@@ -15,7 +15,8 @@ Public API for later features:
 * ``project``: the open :class:`app.projects.Project` or ``None``; ``create_project(name)``,
   ``close_project()``.
 * Signals ``settings_changed(list[str])`` (keys saved by the settings dialog),
-  ``project_created(object)`` (the new Project) and ``closed()``.
+  ``project_created(object)`` (the new Project), ``project_changed(object)`` (the current
+  project or None), ``project_closing(object)`` (before it closes) and ``closed()``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class MainWindow(QMainWindow):
     settings_changed = Signal(list)
     room_shown = Signal(str)  # the key of the room that just became the current one
     project_created = Signal(object)
+    project_changed = Signal(object)  # the current project, or None once it is closed
+    project_closing = Signal(object)  # the project about to close: last chance to write to it
     closed = Signal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
@@ -245,18 +248,21 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.status.showMessage(_("Created the project “{name}”.").format(name=project.name), 8000)
         self.project_created.emit(project)
+        self.project_changed.emit(project)
         return project
 
     def close_project(self) -> None:
         """Close the current project (its last changes are saved)."""
         if self.project is None:
             return
+        self.project_closing.emit(self.project)
         try:
             self.project.close()
         except ProjectError:
             log.exception("could not save project %s while closing it", self.project.id)
         self.project = None
         self._update_title()
+        self.project_changed.emit(None)
 
     # -- dialogs ----------------------------------------------------------------------------
 

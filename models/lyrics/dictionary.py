@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from models.lyrics import phonemes as ph
 
@@ -72,7 +73,7 @@ class Pronouncer:
         self.english = language.split("_")[0].lower() == "en"
         self.entries = entries if entries is not None else (cmu_entries() if self.english else {})
         self.g2p = g2p
-        self._hyphenator = None
+        self._hyphenator: Any = None  # pyphen.Pyphen, made on first use
         self._cache: dict[str, Pronunciation] = {}
 
     def __contains__(self, word: str) -> bool:

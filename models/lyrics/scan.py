@@ -13,9 +13,11 @@ pronunciation, and blank lines, get no letter. The stanza's pattern is the lette
 (``"ABAB"``).
 
 **Fit.** The melody (notes in beats, one line of notes, e.g. from the project or a ``.mid``) is
-split into phrases at rests of at least :data:`PHRASE_REST_BEATS` and at gaps between one
-note's end and the next note's start of that length; line ``i`` of the sheet (non-blank lines,
-in order) is sung to phrase ``i``. Syllables take notes one to one, in order: extra notes are a
+split into phrases at rests of at least :data:`PHRASE_REST_BEATS` (gaps between one note's
+end and the next note's start). When that gives fewer phrases than the sheet has lines (a
+melody that never rests), it is cut into equal groups of whole bars instead, as many bars per
+line as the melody has bars per line (rounded up). Line ``i`` of the sheet (non-blank lines, in
+order) is sung to phrase ``i``. Syllables take notes one to one, in order: extra notes are a
 melisma on the last syllable ("too few syllables"), extra syllables have no note ("too many").
 Each note's metric weight comes from its position in the bar: 3 on the downbeat, 2 on the
 half-bar of an even meter (the 4 of 12/8 and 6/8's second dotted beat included), 1 on other
@@ -30,6 +32,7 @@ counted as not scanned), so a pasted megabyte answers in bounded time.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -144,12 +147,13 @@ def scan(text: str, pronouncer: Pronouncer) -> SheetScan:
     lines: list[LineScan] = []
     words_left = MAX_WORDS
     words_not_scanned = 0
-    for number, line in enumerate(raw[:MAX_LINES]):
-        found = split_words(line)
+    for number, raw_line in enumerate(raw[:MAX_LINES]):
+        found = split_words(raw_line)
+        kept = raw_line
         if len(found) > words_left:
             words_not_scanned += len(found) - words_left
-            line = line[: found[words_left][1]] if words_left > 0 else ""
-        scanned = scan_line(number, line, pronouncer)
+            kept = raw_line[: found[words_left][1]] if words_left > 0 else ""
+        scanned = scan_line(number, kept, pronouncer)
         words_left -= len(scanned.words)
         lines.append(scanned)
     lines = _letter(lines, pronouncer)
@@ -248,6 +252,20 @@ def phrases(
     return out
 
 
+def bar_groups(
+    notes: Sequence[MelodyNote], lines: int, beats_per_bar: float
+) -> list[list[MelodyNote]]:
+    """The top line cut into groups of whole bars, ``ceil(bars / lines)`` bars each."""
+    line = [n for phrase in phrases(notes, rest_beats=float("inf")) for n in phrase]
+    end = max(n.start + n.duration for n in line)
+    bars = max(1, math.ceil(end / beats_per_bar - 1e-6))
+    size = max(1, math.ceil(bars / max(1, lines))) * beats_per_bar
+    groups: dict[int, list[MelodyNote]] = {}
+    for n in line:
+        groups.setdefault(int((n.start + 1e-6) // size), []).append(n)
+    return [groups[k] for k in sorted(groups)]
+
+
 def metric_weight(beat: float, beats_per_bar: float, beat_unit_beats: float = 1.0) -> int:
     """3 downbeat, 2 half-bar (even meters), 1 other beats, 0 off the beat. ``beat`` and
     ``beats_per_bar`` are in quarter notes; ``beat_unit_beats`` is the felt beat (1.5 for
@@ -273,6 +291,9 @@ def fit(
 ) -> list[LineFit]:
     """Each sung line against its phrase of the melody (see the module notes)."""
     cut = phrases(notes)
+    lines_wanted = len(sheet.sung_lines)
+    if len(cut) < lines_wanted and notes:
+        cut = bar_groups(notes, lines_wanted, beats_per_bar)
     out = []
     for i, line in enumerate(sheet.sung_lines):
         phrase = tuple(cut[i]) if i < len(cut) else ()

@@ -123,3 +123,12 @@ def test_more_lines_than_phrases_leave_lines_without_notes(pronouncer: Pronounce
     sheet = scan("one line\nanother line\n", pronouncer)
     fits = fit(sheet, [MelodyNote(60, 0, 1), MelodyNote(62, 1, 1)])
     assert fits[0].difference == 0 and fits[1].notes == () and fits[1].difference == 4
+
+
+def test_a_melody_without_rests_is_cut_into_equal_groups_of_bars(pronouncer: Pronouncer) -> None:
+    sheet = scan("one two three four\nfive six seven eight\n", pronouncer)
+    notes = [MelodyNote(60 + i % 3, i * 1.0, 1.0) for i in range(16)]  # four bars, no rest
+    fits = fit(sheet, notes, beats_per_bar=4.0)
+    assert [len(f.notes) for f in fits] == [8, 8]  # two bars a line
+    assert [f.notes[0].start for f in fits] == [0.0, 8.0]
+    assert fits[0].difference == 4 - 8 and fits[1].difference == 5 - 8

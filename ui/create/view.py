@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,13 +28,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app.create import TONIC_NAMES, CreateError, Idea, MelodySession
 from app.i18n import N_, _
+from app.lyrics import LyricsError, LyricsTools, melody_from_notes
 from app.melody import KeyChoice
+from ui.create.lyrics import FitList, LyricsPane
 from ui.harmony.panels import DraggableList
 from ui.live.common import Card, muted
 from ui.theme import theme_colors
@@ -250,9 +253,11 @@ class CreateRoom(QWidget):
         project_getter: Callable[[], object] | None = None,
         parent: QWidget | None = None,
         played: Callable[[], Sequence[Any]] | None = None,
+        lyrics: LyricsPane | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("create-room")
+        self.lyrics = lyrics
         self.session = session
         self.play = play
         self.played = played or (lambda: ())
@@ -264,11 +269,27 @@ class CreateRoom(QWidget):
         self.ideas.setMaximumHeight(140)
         self.ideas.setToolTip(_("Drag into your DAW as a MIDI file"))
         self.hint = muted(QLabel(_("Choose a key and meter, then Generate (Ctrl+G).")))
+        self.fit = FitList()
+        self.fit.setVisible(False)
+        melody_side = QWidget()
+        left = QVBoxLayout(melody_side)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.hint)
+        left.addWidget(self.roll, 1)
+        left.addWidget(self.fit)
+        left.addWidget(self.ideas)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("create-splitter")
+        self.splitter.addWidget(melody_side)
+        if lyrics is not None:
+            self.splitter.addWidget(lyrics)
+            self.splitter.setStretchFactor(0, 1)
+            self.splitter.setStretchFactor(1, 1)
+            lyrics.scanned.connect(lambda _sheet: self.refit())
+            lyrics.message.connect(self.message.emit)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.roll, 1)
-        layout.addWidget(self.ideas)
+        layout.addWidget(self.splitter, 1)
         self.panel.generate_requested.connect(self.generate)
         self.panel.vary_requested.connect(self.vary)
         self.panel.extend_requested.connect(self.extend)
@@ -399,11 +420,29 @@ class CreateRoom(QWidget):
         self.message.emit(_("Added the idea to the project."))
         return True
 
+    def refit(self) -> None:
+        """Fit the lyrics to the idea on the piano roll (hidden without either)."""
+        row = self.selected()
+        idea = self.session.ideas[row] if 0 <= row < len(self.session.ideas) else None
+        lyrics = self.lyrics
+        if idea is None or lyrics is None or lyrics.sheet is None or not lyrics.sheet.sung_lines:
+            self.fit.setVisible(False)
+            return
+        melody = melody_from_notes(idea.notes(), idea.request.meter, idea.title)
+        try:
+            fits = lyrics.tools.fit(lyrics.editor.toPlainText(), melody)
+        except LyricsError as exc:
+            self.message.emit(str(exc))
+            return
+        self.fit.show_fit(fits, melody)
+        self.fit.setVisible(True)
+
     def _show_row(self, row: int) -> None:
         idea = self.session.ideas[row] if 0 <= row < len(self.session.ideas) else None
         if self.session.previewing is not None and self.session.previewing != row:
             self.stop_preview()  # the preview belongs to the idea on screen
         self.roll.show_idea(idea)
+        self.refit()
         self.hint.setVisible(idea is None)
         self.panel.set_has_idea(idea is not None, self.project_getter() is not None)
 
@@ -417,7 +456,11 @@ def install_create_view(
     gives the notes last played on the MIDI input."""
     output = str(window.context.settings.get("audio.output_device"))
     session = MelodySession(window.context.paths.cache_dir / "ideas", output_device=output)
-    room = CreateRoom(session, play, lambda: window.project, played=played)
+    lyrics = LyricsPane(LyricsTools(), window.context.paths.data_dir / "lyrics-draft.txt")
+    lyrics.bind(window.project)
+    room = CreateRoom(session, play, lambda: window.project, played=played, lyrics=lyrics)
+    window.project_closing.connect(lambda _project: lyrics.save())
+    window.project_changed.connect(lyrics.bind)
 
     def on_settings(keys: list[str]) -> None:
         if "audio.output_device" in keys:
@@ -427,6 +470,7 @@ def install_create_view(
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(session.close)  # streams close before PortAudio terminates
+        app.aboutToQuit.connect(lyrics.save)
     window.set_room_widget("create", room)
     room.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
     return room

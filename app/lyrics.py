@@ -1,0 +1,117 @@
+"""Lyric writing help for the app and the command line, without Qt: scan a sheet, fit it to a
+melody, find rhymes, suggest lines. The work is in :mod:`models.lyrics`; this module loads the
+pieces once (lazily: the pronunciation dictionary takes about a second, the rhyme index and the
+line model a little more), turns their failures into translated messages, and reads melodies
+from MIDI files and from the Create room's ideas.
+
+Thread: any one thread at a time (the GUI calls it from the main thread; the heavy first loads
+can be started early with :meth:`LyricsTools.warm_up` from a worker).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.i18n import _
+from app.midi_export import TimedNote
+from app.midi_files import MidiFileError, MidiNotes, read_midi
+from models.lyrics.dictionary import Pronouncer
+from models.lyrics.scan import LineFit, MelodyNote, SheetScan, fit, scan
+
+MAX_TEXT_CHARS = 1_000_000  # longer pastes are scanned up to here
+
+
+class LyricsError(Exception):
+    """What went wrong, translated, for a message or the command line."""
+
+
+@dataclass(frozen=True)
+class Melody:
+    """A melody to fit lyrics to: notes in beats and the meter's bar length in beats."""
+
+    notes: tuple[MelodyNote, ...]
+    beats_per_bar: float = 4.0
+    beat_unit: float = 1.0  # 1.5 for compound meters (6/8, 9/8, 12/8)
+    name: str = ""
+
+
+def meter_beats(numerator: int, denominator: int) -> tuple[float, float]:
+    """(bar length, felt beat) in quarter notes: 4/4 → (4, 1); 6/8 → (3, 1.5)."""
+    compound = denominator == 8 and numerator % 3 == 0 and numerator > 3
+    return numerator * 4 / denominator, 1.5 if compound else 4 / denominator
+
+
+def melody_from_notes(notes: Sequence[TimedNote], meter: str = "4/4", name: str = "") -> Melody:
+    num, den = (int(p) for p in meter.split("/"))
+    bar, unit = meter_beats(num, den)
+    return Melody(tuple(MelodyNote(n.pitch, n.start, n.duration) for n in notes), bar, unit, name)
+
+
+def melody_from_midi(path: Path) -> Melody:
+    """The non-drum notes of a MIDI file (all tracks; the fit keeps the top line) and its
+    first time signature."""
+    try:
+        midi: MidiNotes = read_midi(path)
+    except MidiFileError as exc:
+        raise LyricsError(str(exc)) from exc
+    notes = tuple(
+        MelodyNote(n.pitch, n.onset_beat, n.offset_beat - n.onset_beat)
+        for n in midi.notes
+        if not n.is_drum
+    )
+    if not notes:
+        raise LyricsError(_("{path} has no notes to fit the lyrics to.").format(path=str(path)))
+    sig = midi.time_signatures[0] if midi.time_signatures else None
+    bar, unit = meter_beats(sig.numerator, sig.denominator) if sig else (4.0, 1.0)
+    return Melody(notes, bar, unit, path.name)
+
+
+class LyricsTools:
+    """The loaded pieces, shared by the Lyrics pane and the command line."""
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
+        self._lock = threading.Lock()
+        self._pronouncer: Pronouncer | None = None
+        self._rhymes: Any = None
+        self._lines: Any = None
+
+    # -- loading -----------------------------------------------------------------------------
+    @property
+    def pronouncer(self) -> Pronouncer:
+        with self._lock:
+            if self._pronouncer is None:
+                self._pronouncer = _load_pronouncer(self.language)
+            return self._pronouncer
+
+    def warm_up(self) -> None:
+        """Load the dictionary (and the G2P) now rather than on the first request."""
+        self.pronouncer.pronounce("warm")
+
+    # -- scanning ----------------------------------------------------------------------------
+    def scan(self, text: str) -> SheetScan:
+        return scan(text[:MAX_TEXT_CHARS], self.pronouncer)
+
+    def fit(self, text: str, melody: Melody) -> list[LineFit]:
+        sheet = self.scan(text)
+        return fit(sheet, melody.notes, melody.beats_per_bar, melody.beat_unit)
+
+
+def _load_pronouncer(language: str) -> Pronouncer:
+    """CMUdict with the shipped G2P attached when it is there (English), or hyphenation."""
+    import importlib
+
+    try:
+        g2p = importlib.import_module("models.lyrics.g2p")
+    except ImportError:
+        return Pronouncer(language)
+    default = getattr(g2p, "default_pronouncer", None)
+    if default is None or not language.lower().startswith("en"):
+        return Pronouncer(language)
+    result = default()
+    assert isinstance(result, Pronouncer)
+    return result

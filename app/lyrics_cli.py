@@ -1,0 +1,141 @@
+"""``hookline lyrics``: scan a lyric sheet (and fit it to a melody), find rhymes, suggest lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.i18n import _
+from app.lyrics import LyricsError, LyricsTools, melody_from_midi
+from models.lyrics.scan import LineFit, SheetScan, WordScan
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+@click.group(help=_("Help with lyrics: rhymes, syllables, fitting words to a melody."))
+def lyrics() -> None:
+    pass
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise LyricsError(_("{path} is larger than 8 MiB.").format(path=str(path)))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LyricsError(
+            _("{path} cannot be read: {reason}").format(path=str(path), reason=exc.strerror)
+        ) from exc
+    return data.decode("utf-8", errors="replace")
+
+
+def _fail(exc: LyricsError) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@lyrics.command(help=_("Syllables, stresses and the rhyme scheme of a lyric sheet; with a "
+                       "melody, which syllables land on which notes."))  # fmt: skip
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--melody", "melody_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help=_("A MIDI file whose top line the lines are sung to."))  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
+def scan(file: Path, melody_file: Path | None, as_json: bool) -> None:
+    tools = LyricsTools()
+    try:
+        text = _read_text(file)
+        sheet = tools.scan(text)
+        fits: list[LineFit] = []
+        if melody_file is not None:
+            melody = melody_from_midi(melody_file)
+            fits = tools.fit(text, melody)
+    except LyricsError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(_scan_json(sheet, fits), ensure_ascii=False, indent=1))
+        return
+    click.echo(_scan_text(sheet, fits))
+
+
+def _scan_json(sheet: SheetScan, fits: list[LineFit]) -> dict[str, Any]:
+    by_number = {f.line.number: f for f in fits}
+    lines = []
+    for line in sheet.lines:
+        entry: dict[str, Any] = {
+            "line": line.number + 1,
+            "text": line.text,
+            "syllables": line.syllables,
+            "certain": line.certain,
+            "stress": line.stress,
+            "rhyme": line.letter or None,
+            "words": [_word_json(w) for w in line.words],
+        }
+        if line.unknown_words:
+            entry["unknown"] = line.unknown_words
+        found = by_number.get(line.number)
+        if found is not None:
+            entry["fit"] = {
+                "notes": len(found.notes),
+                "difference": found.difference,
+                "misplaced_stress": list(found.misplaced_words),
+                "syllables": [
+                    {"word": s.word, "syllable": s.syllable, "stress": s.stress,
+                     "note": s.note if s.note >= 0 else None,
+                     "beat": s.beat if s.note >= 0 else None,
+                     "weight": s.weight if s.note >= 0 else None}
+                    for s in found.slots
+                ],
+            }  # fmt: skip
+        lines.append(entry)
+    return {
+        "lines": lines,
+        "stanzas": [s.pattern for s in sheet.stanzas],
+        "lines_not_scanned": sheet.lines_not_scanned,
+        "words_not_scanned": sheet.words_not_scanned,
+    }
+
+
+def _word_json(word: WordScan) -> dict[str, Any]:
+    p = word.pronunciation
+    return {"word": word.text, "syllables": p.syllables, "stress": p.stress, "source": p.source}
+
+
+def _scan_text(sheet: SheetScan, fits: list[LineFit]) -> str:
+    by_number = {f.line.number: f for f in fits}
+    out: list[str] = []
+    for line in sheet.lines:
+        if line.blank:
+            out.append("")
+            continue
+        count = str(line.syllables) + ("" if line.certain else "?")
+        row = f"{count:>4} {line.letter or ' ':>2}  {line.text}"
+        found = by_number.get(line.number)
+        if found is not None:
+            if not found.notes:
+                row += "  " + _("[no phrase left in the melody]")
+            elif found.difference > 0:
+                row += "  " + _("[{count} syllables too many]").format(count=found.difference)
+            elif found.difference < 0:
+                row += "  " + _("[{count} syllables too few]").format(count=-found.difference)
+            if found.misplaced_words:
+                row += "  " + _("[stress on a weak beat: {words}]").format(
+                    words=", ".join(found.misplaced_words)
+                )
+        out.append(row)
+    while out and not out[-1]:
+        out.pop()
+    patterns = " ".join(s.pattern for s in sheet.stanzas)
+    if patterns:
+        out.append("")
+        out.append(_("Rhyme scheme: {patterns}").format(patterns=patterns))
+    if sheet.lines_not_scanned or sheet.words_not_scanned:
+        out.append(
+            _("Only the start was scanned: {lines} lines and {words} words were left out.").format(
+                lines=sheet.lines_not_scanned, words=sheet.words_not_scanned
+            )
+        )
+    return "\n".join(out)

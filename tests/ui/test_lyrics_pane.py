@@ -1,0 +1,143 @@
+"""The Create room's Lyrics pane: the editor bound to the project's lyrics (and a draft file
+without a project), the margin's syllable counts and rhyme letters, the fit to the melody idea
+on the piano roll, and bad input. Screenshot: ``tests/artifacts/screenshots/create-lyrics.png``."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.context import AppContext
+from models.melody.runner import MODEL_PATH
+from tests.ui.conftest import save_screenshot
+from ui.create import CreateRoom, install_create_view
+from ui.main_window import MainWindow
+
+SONG = (
+    "The night is young and full of fire,\n"
+    "we run until the stars are gone,\n"
+    "and every spark becomes desire,\n"
+    "we sing until the break of dawn.\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def release_widgets(qapp: QApplication) -> Iterator[None]:
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def _open(qtbot: QtBot, context: AppContext) -> tuple[MainWindow, CreateRoom]:
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    room = install_create_view(window, None)
+    window.show_room("create")
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, room
+
+
+def test_the_margin_counts_syllables_and_letters_the_rhymes(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    pane.editor.setPlainText(SONG)
+    qtbot.waitUntil(lambda: pane.sheet is not None and len(pane.sheet.sung_lines) == 4)
+    assert pane.editor.marks == {0: ("9", "A"), 1: ("8", "B"), 2: ("10", "A"), 3: ("8", "B")}
+    assert "ABAB" in pane.summary.text()
+    pane.editor.setPlainText("love 日本 love\n")
+    qtbot.waitUntil(lambda: pane.editor.marks.get(0, ("", ""))[0] == "2?")
+    window.close()
+
+
+def test_without_a_project_the_text_is_kept_in_a_draft_file(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    pane.editor.setPlainText("first verse 🎸\n")
+    qtbot.waitUntil(lambda: pane.draft_path.exists(), timeout=3000)
+    assert pane.draft_path.read_text(encoding="utf-8") == "first verse 🎸\n"
+    window.close()
+    # a new window (the app started again) shows the draft
+    window, room = _open(qtbot, context)
+    assert room.lyrics is not None
+    assert room.lyrics.editor.toPlainText() == "first verse 🎸\n"
+    window.close()
+
+
+def test_with_a_project_the_lyrics_live_in_it_and_edits_write_only_the_change(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    project = window.create_project("Night song")
+    assert project is not None and pane.project is project
+    assert pane.editor.toPlainText() == ""  # a new project has no lyrics yet
+    pane.editor.setPlainText("a 🎸 line\nsecond line\n")
+    pane.save()
+    assert str(project.lyrics) == "a 🎸 line\nsecond line\n"
+    cursor = pane.editor.textCursor()
+    cursor.setPosition(4)  # after the emoji: pycrdt counts UTF-8 bytes, Qt characters
+    cursor.insertText("é")
+    pane.save()
+    assert str(project.lyrics) == "a 🎸é line\nsecond line\n"
+    cursor.setPosition(0)
+    cursor.setPosition(2, cursor.MoveMode.KeepAnchor)
+    cursor.removeSelectedText()
+    qtbot.waitUntil(lambda: str(project.lyrics) == "🎸é line\nsecond line\n", timeout=3000)
+    project_id = project.id
+    window.close_project()  # what was typed just before closing is saved first
+    assert pane.project is None
+    reopened = context.projects.open(project_id)
+    try:
+        assert str(reopened.lyrics) == "🎸é line\nsecond line\n"
+    finally:
+        reopened.close()
+    window.close()
+
+
+def test_a_megabyte_paste_is_scanned_in_part_and_the_window_keeps_working(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    pane.editor.setPlainText(("la la la \u202e\u0000 hotel مرحبا\n" * 40_000)[:1_000_000])
+    pane.rescan()
+    assert "only the start was scanned" in pane.summary.text()
+    pane.editor.setPlainText(SONG)
+    pane.rescan()
+    assert "ABAB" in pane.summary.text()
+    window.close()
+
+
+@pytest.mark.skipif(not MODEL_PATH.exists(), reason="the melody model is not built")
+def test_the_fit_list_compares_lines_with_the_idea_on_the_roll(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    assert not room.fit.isVisibleTo(room)  # no idea, no lyrics
+    room.panel.bars.setValue(4)
+    room.panel.seed.setValue(2)
+    room.generate()
+    pane.editor.setPlainText(SONG)
+    pane.rescan()
+    assert room.fit.isVisibleTo(room) and room.fit.rows == 4
+    texts = [room.fit.item(i).text() for i in range(room.fit.count())]
+    assert all("syllables /" in t for t in texts), texts
+    save_screenshot(window, "create-lyrics")
+    window.close()
