@@ -1,4 +1,4 @@
-"""The Create room: melody ideas (lyrics and progressions join it later)."""
+"""The Create room: melody ideas on a piano roll, and the Lyrics pane beside them."""
 
 from ui.create.view import CreateRoom, install_create_view
 
