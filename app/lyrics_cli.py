@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from app.i18n import _
+from app.i18n import _, ngettext
 from app.lyrics import LyricsError, LyricsTools, melody_from_midi
 from models.lyrics.scan import LineFit, SheetScan, WordScan
 
@@ -118,9 +118,13 @@ def _scan_text(sheet: SheetScan, fits: list[LineFit]) -> str:
             if not found.notes:
                 row += "  " + _("[no phrase left in the melody]")
             elif found.difference > 0:
-                row += "  " + _("[{count} syllables too many]").format(count=found.difference)
+                row += "  " + ngettext(
+                    "[{count} syllable too many]", "[{count} syllables too many]", found.difference
+                ).format(count=found.difference)
             elif found.difference < 0:
-                row += "  " + _("[{count} syllables too few]").format(count=-found.difference)
+                row += "  " + ngettext(
+                    "[{count} syllable too few]", "[{count} syllables too few]", -found.difference
+                ).format(count=-found.difference)
             if found.misplaced_words:
                 row += "  " + _("[stress on a weak beat: {words}]").format(
                     words=", ".join(found.misplaced_words)

@@ -138,6 +138,6 @@ def test_the_fit_list_compares_lines_with_the_idea_on_the_roll(
     pane.rescan()
     assert room.fit.isVisibleTo(room) and room.fit.rows == 4
     texts = [room.fit.item(i).text() for i in range(room.fit.count())]
-    assert all("syllables /" in t for t in texts), texts
+    assert all("syllables: " in t and ", notes: " in t for t in texts), texts
     save_screenshot(window, "create-lyrics")
     window.close()

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import _
+from app.i18n import _, ngettext
 from app.lyrics import LyricsError, LyricsTools, Melody
 from models.lyrics.scan import LineFit, SheetScan
 from ui.live.common import Card, muted
@@ -305,9 +305,11 @@ class LyricsPane(QWidget):
         self.editor.set_scan(sheet)
         patterns = " ".join(s.pattern for s in sheet.stanzas)
         lines = len(sheet.sung_lines)
-        summary = _("{lines} lines · rhyme scheme {patterns}").format(
-            lines=lines, patterns=patterns or "–"
-        )
+        summary = ngettext(
+            "{lines} line · rhyme scheme {patterns}",
+            "{lines} lines · rhyme scheme {patterns}",
+            lines,
+        ).format(lines=lines, patterns=patterns or "–")
         if sheet.lines_not_scanned or sheet.words_not_scanned:
             summary += " · " + _("only the start was scanned")
         self.summary.setText(summary)
@@ -402,12 +404,16 @@ class FitList(QListWidget):
             if not f.notes:
                 verdict = _("no phrase left in the melody")
             elif f.difference > 0:
-                verdict = _("{count} syllables too many").format(count=f.difference)
+                verdict = ngettext(
+                    "{count} syllable too many", "{count} syllables too many", f.difference
+                ).format(count=f.difference)
             elif f.difference < 0:
-                verdict = _("{count} syllables too few").format(count=-f.difference)
+                verdict = ngettext(
+                    "{count} syllable too few", "{count} syllables too few", -f.difference
+                ).format(count=-f.difference)
             else:
                 verdict = _("fits")
-            counts = _("{syllables} syllables / {notes} notes").format(
+            counts = _("syllables: {syllables}, notes: {notes}").format(
                 syllables=f.line.syllables, notes=len(f.notes)
             )
             row = f"{text} — {counts}: {verdict}"
