@@ -10,6 +10,7 @@ can be started early with :meth:`LyricsTools.warm_up` from a worker).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from app.midi_files import MidiFileError, MidiNotes, read_midi
 from models.lyrics.dictionary import Pronouncer
 from models.lyrics.scan import LineFit, MelodyNote, SheetScan, fit, scan
 
+log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 1_000_000  # longer pastes are scanned up to here
 
 
@@ -70,6 +72,13 @@ def melody_from_midi(path: Path) -> Melody:
     return Melody(notes, bar, unit, path.name)
 
 
+@dataclass(frozen=True)
+class LineIdeas:
+    lines: tuple[str, ...]
+    stresses: tuple[str, ...]
+    note: str = ""  # translated: why there are fewer lines than asked
+
+
 class LyricsTools:
     """The loaded pieces, shared by the Lyrics pane and the command line."""
 
@@ -91,6 +100,66 @@ class LyricsTools:
     def warm_up(self) -> None:
         """Load the dictionary (and the G2P) now rather than on the first request."""
         self.pronouncer.pronounce("warm")
+
+    @property
+    def line_model(self) -> Any:
+        """The shipped line model (:class:`models.lyrics.lines.LineModel`), loaded once."""
+        with self._lock:
+            if self._lines is None:
+                from models.lyrics.lines import LineModel
+
+                try:
+                    self._lines = LineModel.load()
+                except (OSError, ValueError, KeyError) as exc:
+                    raise LyricsError(
+                        _("The line model could not be loaded: {reason}").format(reason=str(exc))
+                    ) from exc
+            return self._lines
+
+    # -- line ideas --------------------------------------------------------------------------
+    def suggest(
+        self,
+        syllables: int,
+        rhyme_with: str | None = None,
+        after: str = "",
+        topic: Sequence[str] = (),
+        stress: str | None = None,
+        count: int = 5,
+        seed: int = 0,
+    ) -> LineIdeas:
+        """Line ideas of exactly ``syllables`` syllables (ending in a perfect rhyme of
+        ``rhyme_with`` when given); ``note`` says, translated, why there are fewer than
+        ``count`` (empty when all were found)."""
+        from models.lyrics.lines import LineRequestError
+
+        if not 1 <= syllables <= 24:
+            raise LyricsError(_("A line has between 1 and 24 syllables."))
+        word = (rhyme_with or "").strip()[:64] or None
+        try:
+            found = self.line_model.suggest(
+                syllables, rhyme_with=word, stress=stress, after=after[-4000:],
+                topic=tuple(topic), count=count, seed=seed,
+            )  # fmt: skip
+        except LineRequestError as exc:
+            raise LyricsError(
+                _("These constraints cannot be met: {reason}").format(reason=str(exc))
+            ) from exc
+        note = ""
+        if found.reason:
+            log.info("line ideas: %s", found.reason)
+            if not found and word and not self.pronouncer.all_phones(word):
+                note = _("“{word}” is not in the pronunciation dictionary, so its rhymes are "
+                         "unknown.").format(word=word)  # fmt: skip
+            elif not found and word:
+                note = _("No line of {count} syllables can end in a rhyme of “{word}”.").format(
+                    count=syllables, word=word
+                )
+            elif not found:
+                note = _("No line of exactly {count} syllables could be made with these "
+                         "constraints.").format(count=syllables)  # fmt: skip
+            else:
+                note = _("Only {found} different lines were found.").format(found=len(found))
+        return LineIdeas(tuple(s.text for s in found), tuple(s.stress for s in found), note)
 
     # -- scanning ----------------------------------------------------------------------------
     def scan(self, text: str) -> SheetScan:

@@ -61,6 +61,45 @@ def scan(file: Path, melody_file: Path | None, as_json: bool) -> None:
     click.echo(_scan_text(sheet, fits))
 
 
+@lyrics.command(help=_("Suggest lines with an exact syllable count, optionally ending in a "
+                       "rhyme and continuing a previous line."))  # fmt: skip
+@click.option("--syllables", type=click.IntRange(1, 24), default=8, show_default=True)
+@click.option("--rhyme-with", "rhyme_with", default=None, help=_("End each line in a rhyme of "
+                                                                 "this word."))  # fmt: skip
+@click.option("--after", default="", help=_("The previous line: its words are preferred."))
+@click.option("--topic", multiple=True, help=_("A topic word (repeat the option for more)."))
+@click.option("--count", type=click.IntRange(1, 20), default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
+def suggest(
+    syllables: int,
+    rhyme_with: str | None,
+    after: str,
+    topic: tuple[str, ...],
+    count: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    tools = LyricsTools()
+    try:
+        ideas = tools.suggest(syllables, rhyme_with=rhyme_with, after=after, topic=topic,
+                              count=count, seed=seed)  # fmt: skip
+    except LyricsError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        lines = [{"text": t, "syllables": syllables, "stress": s}
+                 for t, s in zip(ideas.lines, ideas.stresses, strict=True)]  # fmt: skip
+        click.echo(json.dumps({"lines": lines, "note": ideas.note or None}, ensure_ascii=False))
+        return
+    for line in ideas.lines:
+        click.echo(line)
+    if ideas.note:
+        click.echo(ideas.note, err=True)
+    if not ideas.lines:
+        raise SystemExit(1)
+
+
 def _scan_json(sheet: SheetScan, fits: list[LineFit]) -> dict[str, Any]:
     by_number = {f.line.number: f for f in fits}
     lines = []

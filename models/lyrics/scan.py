@@ -14,9 +14,9 @@ pronunciation, and blank lines, get no letter. The stanza's pattern is the lette
 
 **Fit.** The melody (notes in beats, one line of notes, e.g. from the project or a ``.mid``) is
 split into phrases at rests of at least :data:`PHRASE_REST_BEATS` (gaps between one note's
-end and the next note's start). When that gives fewer phrases than the sheet has lines (a
-melody that never rests), it is cut into equal groups of whole bars instead, as many bars per
-line as the melody has bars per line (rounded up). Line ``i`` of the sheet (non-blank lines, in
+end and the next note's start). A melody that never rests (one phrase) sung to several lines
+is cut into equal groups of whole bars instead: the melody's bars divided by the lines,
+rounded up. Line ``i`` of the sheet (non-blank lines, in
 order) is sung to phrase ``i``. Syllables take notes one to one, in order: extra notes are a
 melisma on the last syllable ("too few syllables"), extra syllables have no note ("too many").
 Each note's metric weight comes from its position in the bar: 3 on the downbeat, 2 on the
@@ -292,7 +292,7 @@ def fit(
     """Each sung line against its phrase of the melody (see the module notes)."""
     cut = phrases(notes)
     lines_wanted = len(sheet.sung_lines)
-    if len(cut) < lines_wanted and notes:
+    if len(cut) == 1 and lines_wanted > 1:
         cut = bar_groups(notes, lines_wanted, beats_per_bar)
     out = []
     for i, line in enumerate(sheet.sung_lines):

@@ -359,17 +359,17 @@ class LyricsPane(QWidget):
         after = cursor.block().text() if cursor.block().text().strip() else before
         rhyme = self.rhyme_with.text().strip() or None
         try:
-            lines = self.tools.suggest(self.suggest_syllables.value(), rhyme_with=rhyme,
+            ideas = self.tools.suggest(self.suggest_syllables.value(), rhyme_with=rhyme,
                                        after=after)  # fmt: skip
         except LyricsError as exc:
             self.message.emit(str(exc))
             return
-        for text in lines:
+        for text in ideas.lines:
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, text)
             self.suggest_list.addItem(item)
-        if not lines:
-            self.message.emit(_("No line fits these constraints; try another syllable count."))
+        if ideas.note:
+            self.message.emit(ideas.note)
 
     def _use_suggestion(self, item: QListWidgetItem) -> None:
         text = item.data(Qt.ItemDataRole.UserRole)
