@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.i18n import _
+from app.i18n import N_, _
 from app.midi_export import TimedNote
 from app.midi_files import MidiFileError, MidiNotes, read_midi
 from models.lyrics.dictionary import Pronouncer
@@ -72,6 +72,28 @@ def melody_from_midi(path: Path) -> Melody:
     return Melody(notes, bar, unit, path.name)
 
 
+KIND_LABELS = {
+    "perfect": N_("perfect"),
+    "multi": N_("multi-syllable"),
+    "near": N_("near"),
+    "assonance": N_("assonance"),
+    "consonance": N_("consonance"),
+}
+
+
+@dataclass(frozen=True)
+class RhymeView:
+    word: str
+    kind: str  # one of models.lyrics.rhymes.KINDS
+    score: float
+    syllables: int
+    stress: str
+
+    @property
+    def kind_label(self) -> str:
+        return _(KIND_LABELS.get(self.kind, self.kind))
+
+
 @dataclass(frozen=True)
 class LineIdeas:
     lines: tuple[str, ...]
@@ -82,8 +104,11 @@ class LineIdeas:
 class LyricsTools:
     """The loaded pieces, shared by the Lyrics pane and the command line."""
 
-    def __init__(self, language: str = "en") -> None:
+    def __init__(self, language: str = "en", cache_dir: Path | None = None) -> None:
+        """``cache_dir``: where the rhyme index is kept between runs (built there on first
+        use, about two seconds; loaded in a fraction of one afterwards)."""
         self.language = language
+        self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._pronouncer: Pronouncer | None = None
         self._rhymes: Any = None
@@ -97,9 +122,24 @@ class LyricsTools:
                 self._pronouncer = _load_pronouncer(self.language)
             return self._pronouncer
 
+    @property
+    def ready(self) -> bool:
+        """The dictionary is loaded: scanning will not wait for it."""
+        return self._pronouncer is not None
+
+    @property
+    def rhymes_ready(self) -> bool:
+        return self._rhymes is not None
+
     def warm_up(self) -> None:
-        """Load the dictionary (and the G2P) now rather than on the first request."""
-        self.pronouncer.pronounce("warm")
+        """Load the dictionary (and the G2P), the rhyme index and the line model now rather
+        than on the first request (from a worker thread: each takes a second or two)."""
+        try:
+            self.pronouncer.pronounce("warm")
+            _ = self.rhyme_index
+            _ = self.line_model
+        except (LyricsError, OSError, ValueError) as exc:
+            log.warning("warming up the lyrics tools failed: %s", exc)
 
     @property
     def line_model(self) -> Any:
@@ -115,6 +155,54 @@ class LyricsTools:
                         _("The line model could not be loaded: {reason}").format(reason=str(exc))
                     ) from exc
             return self._lines
+
+    @property
+    def rhyme_index(self) -> Any:
+        """The rhyme index (:class:`models.lyrics.rhymes.RhymeIndex`), loaded once."""
+        with self._lock:
+            if self._rhymes is None:
+                from models.lyrics.rhymes import RhymeIndex
+
+                if self.cache_dir is None:
+                    self._rhymes = RhymeIndex()
+                else:
+                    self._rhymes = RhymeIndex.cached(self.cache_dir / "lyrics")
+            return self._rhymes
+
+    # -- rhymes ------------------------------------------------------------------------------
+    def rhymes(
+        self,
+        word: str,
+        near: bool = False,
+        syllables: int | None = None,
+        kinds: Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[RhymeView]:
+        """Rhymes of ``word``: perfect and multi-syllable ones, and near ones with ``near``
+        (or exactly ``kinds``). A word the dictionary lacks is looked up by its G2P
+        pronunciation; a word with none raises :class:`LyricsError`."""
+        chosen = tuple(kinds) if kinds else ("perfect", "multi", *(("near",) if near else ()))
+        unknown = [k for k in chosen if k not in KIND_LABELS]
+        if unknown:
+            raise LyricsError(
+                _("Unknown kind of rhyme: {kinds}. Known: {known}.").format(
+                    kinds=", ".join(unknown), known=", ".join(KIND_LABELS)
+                )
+            )
+        index = self.rhyme_index
+        text = word.strip()[:64]
+        phones = None
+        if not index.knows(text):
+            said = self.pronouncer.pronounce(text)
+            phones = said.phones or None
+            if phones is None:
+                raise LyricsError(
+                    _("“{word}” has no known pronunciation, so its rhymes are unknown.").format(
+                        word=text
+                    )
+                )
+        found = index.rhymes(text, kinds=chosen, syllables=syllables, limit=limit, phones=phones)
+        return [RhymeView(r.word, r.kind, r.score, r.syllables, r.stress) for r in found]
 
     # -- line ideas --------------------------------------------------------------------------
     def suggest(

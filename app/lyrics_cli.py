@@ -10,6 +10,7 @@ import click
 
 from app.i18n import _, ngettext
 from app.lyrics import LyricsError, LyricsTools, melody_from_midi
+from app.paths import default_paths
 from models.lyrics.scan import LineFit, SheetScan, WordScan
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -59,6 +60,38 @@ def scan(file: Path, melody_file: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(_scan_json(sheet, fits), ensure_ascii=False, indent=1))
         return
     click.echo(_scan_text(sheet, fits))
+
+
+@lyrics.command(help=_("Words that rhyme with WORD: perfect and multi-syllable rhymes, closest "
+                       "and most common first."))  # fmt: skip
+@click.argument("word")
+@click.option("--near", is_flag=True, help=_("Near (slant) rhymes too."))
+@click.option("--kinds", default="", help=_("Exactly these kinds, comma-separated: perfect, "
+                                            "multi, near, assonance, consonance."))  # fmt: skip
+@click.option("--syllables", type=click.IntRange(1, 12), default=None,
+              help=_("Only rhymes of this many syllables."))  # fmt: skip
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
+def rhymes(
+    word: str, near: bool, kinds: str, syllables: int | None, limit: int, as_json: bool
+) -> None:
+    tools = LyricsTools(cache_dir=default_paths().cache_dir)
+    chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None
+    try:
+        found = tools.rhymes(word, near=near, syllables=syllables, kinds=chosen, limit=limit)
+    except LyricsError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps({"word": word, "rhymes": [
+            {"word": r.word, "kind": r.kind, "score": r.score, "syllables": r.syllables,
+             "stress": r.stress} for r in found]}, ensure_ascii=False))  # fmt: skip
+        return
+    if not found:
+        click.echo(_("No rhymes found for “{word}”.").format(word=word), err=True)
+        raise SystemExit(1)
+    for r in found:
+        click.echo(f"{r.word:<20} {r.kind_label:<16} {r.syllables}")
 
 
 @lyrics.command(help=_("Suggest lines with an exact syllable count, optionally ending in a "

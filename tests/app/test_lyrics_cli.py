@@ -78,3 +78,21 @@ def test_suggest_says_why_when_nothing_fits() -> None:
     assert code == 1 and "not in the pronunciation dictionary" in output
     code, output = _run("suggest", "--syllables", "99")
     assert code == 2 and "99" in output  # click's range check
+
+
+def test_rhymes_perfect_near_and_filtered() -> None:
+    code, output = _run("rhymes", "fire", "--json")
+    assert code == 0, output
+    found = json.loads(output)["rhymes"]
+    words = [r["word"] for r in found]
+    assert "desire" in words and "fire" not in words
+    assert {r["kind"] for r in found} <= {"perfect", "multi"}
+    code, output = _run("rhymes", "fire", "--near", "--syllables", "1", "--limit", "500", "--json")
+    near = json.loads(output)["rhymes"]
+    assert all(r["syllables"] == 1 for r in near) and any(r["kind"] == "near" for r in near)
+    code, output = _run("rhymes", "fire", "--kinds", "assonance", "--json")
+    assert {r["kind"] for r in json.loads(output)["rhymes"]} == {"assonance"}
+    code, output = _run("rhymes", "fire", "--kinds", "bogus")
+    assert code == 1 and "Unknown kind of rhyme" in output
+    code, output = _run("rhymes", "🎸🎸")
+    assert code == 1 and "no known pronunciation" in output

@@ -8,7 +8,7 @@ import gc
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -140,4 +140,57 @@ def test_the_fit_list_compares_lines_with_the_idea_on_the_roll(
     texts = [room.fit.item(i).text() for i in range(room.fit.count())]
     assert all("syllables: " in t and ", notes: " in t for t in texts), texts
     save_screenshot(window, "create-lyrics")
+    window.close()
+
+
+def test_rhymes_for_the_word_under_the_cursor_go_into_the_text(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    pane.editor.setPlainText("my heart is full of fire")
+    cursor = pane.editor.textCursor()
+    cursor.setPosition(len("my heart is full of fi"))
+    pane.editor.setTextCursor(cursor)
+    pane.rhymes_for_cursor()
+    assert pane.rhyme_word.text() == "fire"
+    words = [pane.rhyme_list.item(i).data(Qt.ItemDataRole.UserRole)
+             for i in range(pane.rhyme_list.count())]  # fmt: skip
+    assert "desire" in words and "fire" not in words
+    pane.rhyme_syllables.setValue(1)  # one-syllable rhymes only
+    words = [pane.rhyme_list.item(i).data(Qt.ItemDataRole.UserRole)
+             for i in range(pane.rhyme_list.count())]  # fmt: skip
+    assert words and "desire" not in words
+    cursor.movePosition(cursor.MoveOperation.End)
+    pane.editor.setTextCursor(cursor)
+    pane.editor.insertPlainText("\nand ")
+    pane.rhyme_list.itemActivated.emit(pane.rhyme_list.item(0))
+    assert pane.editor.toPlainText() == f"my heart is full of fire\nand {words[0]}"
+    pane.rhyme_word.setText("日本")
+    messages: list[str] = []
+    pane.message.connect(messages.append)
+    pane.show_rhymes()
+    assert pane.rhyme_list.count() == 0 and "no known pronunciation" in messages[-1]
+    window.close()
+
+
+def test_suggested_lines_have_the_syllables_and_rhyme_asked(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    pane.editor.setPlainText("we drive all night")
+    pane.suggest_syllables.setValue(6)
+    pane.rhyme_with.setText("night")
+    pane.suggest_button.click()
+    assert pane.suggest_list.count() == 5
+    pane.suggest_list.itemActivated.emit(pane.suggest_list.item(0))
+    text = pane.editor.toPlainText().split("\n")
+    assert len(text) == 2 and text[0] == "we drive all night"
+    pane.rescan()
+    assert pane.sheet is not None
+    second = pane.sheet.sung_lines[1]
+    assert second.syllables == 6 and second.letter == pane.sheet.sung_lines[0].letter
     window.close()

@@ -161,6 +161,7 @@ class LyricsPane(QWidget):
         self.project: Any = None
         self._synced = ""  # the text last written to the project or the draft
         self.sheet: SheetScan | None = None
+        self._waits = 0  # rescans put off while the dictionary loads
         self.editor = LyricsEditor()
         self.editor.setPlaceholderText(_("Write your lyrics here. Blank lines separate verses."))
         self.title = QLabel(_("Lyrics"))
@@ -296,6 +297,12 @@ class LyricsPane(QWidget):
     # -- scanning ----------------------------------------------------------------------------
     def rescan(self) -> None:
         self.scan_timer.stop()
+        if not self.tools.ready and self._waits < 100:
+            self._waits += 1  # the dictionary is still loading in the background
+            self.summary.setText(_("Loading the pronunciation dictionary…"))
+            self.scan_timer.start()
+            return
+        self._waits = 0
         try:
             sheet = self.tools.scan(self.editor.toPlainText())
         except LyricsError as exc:
@@ -331,6 +338,8 @@ class LyricsPane(QWidget):
         word = self.rhyme_word.text().strip()
         if not word:
             return
+        if not self.tools.rhymes_ready:
+            self.message.emit(_("Loading the rhyme index (a few seconds, the first time)…"))
         try:
             found = self.tools.rhymes(
                 word, near=self.near.isChecked(), syllables=self.rhyme_syllables.value() or None

@@ -10,6 +10,7 @@ as a MIDI file, ``Ctrl+Shift+S`` adds it to the open project.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -456,7 +457,9 @@ def install_create_view(
     gives the notes last played on the MIDI input."""
     output = str(window.context.settings.get("audio.output_device"))
     session = MelodySession(window.context.paths.cache_dir / "ideas", output_device=output)
-    lyrics = LyricsPane(LyricsTools(), window.context.paths.data_dir / "lyrics-draft.txt")
+    tools = LyricsTools(cache_dir=window.context.paths.cache_dir)
+    threading.Thread(target=tools.warm_up, name="lyrics-warm-up", daemon=True).start()
+    lyrics = LyricsPane(tools, window.context.paths.data_dir / "lyrics-draft.txt")
     lyrics.bind(window.project)
     room = CreateRoom(session, play, lambda: window.project, played=played, lyrics=lyrics)
     window.project_closing.connect(lambda _project: lyrics.save())
