@@ -259,16 +259,9 @@ class LyricsTools:
 
 
 def _load_pronouncer(language: str) -> Pronouncer:
-    """CMUdict with the shipped G2P attached when it is there (English), or hyphenation."""
-    import importlib
+    """CMUdict with the shipped G2P attached (English), or hyphenation (other languages)."""
+    if not language.lower().startswith("en"):
+        return Pronouncer(language)
+    from models.lyrics.g2p import default_pronouncer
 
-    try:
-        g2p = importlib.import_module("models.lyrics.g2p")
-    except ImportError:
-        return Pronouncer(language)
-    default = getattr(g2p, "default_pronouncer", None)
-    if default is None or not language.lower().startswith("en"):
-        return Pronouncer(language)
-    result = default()
-    assert isinstance(result, Pronouncer)
-    return result
+    return default_pronouncer()

@@ -13,7 +13,10 @@ stress digits on vowels), the syllable count, the stress pattern, and where it c
 
 Words are normalised first: Unicode NFKC, lower case, curly apostrophes made straight, leading
 and trailing punctuation stripped; a possessive ``'s`` is looked up without it and adds its
-sound (``/Z/``, ``/S/`` or ``/IH Z/``).
+sound (``/Z/``, ``/S/`` or ``/IH Z/``). English words written with Latin accents are looked up
+without them (*naïve* → ``naive``); a final *é* is a vowel (*café*, *rosé*), so a dictionary
+entry whose last phone is a consonant (``rose``) is not taken for it, and the G2P reads the
+*é* as ``ay``.
 """
 
 from __future__ import annotations
@@ -99,14 +102,16 @@ class Pronouncer:
         if not key or len(key) > MAX_WORD or not _LETTERS.search(key):
             return Pronunciation(key, (), 0, "", "unknown")
         if self.english:
-            found = self.entries.get(key)
-            if found:
+            word = key if key.isascii() else _fold_latin(key)  # naïve → naive
+            said_e = word != key and key.endswith("é")  # café, rosé: the é is a vowel
+            found = self.entries.get(word)
+            if found and not (said_e and not ph.is_vowel(found[0][-1])):  # rosé is not rose
                 return _from_phones(key, tuple(found[0]), "cmudict")
-            if key.endswith("'s") and self.entries.get(key[:-2]):
-                stem = tuple(self.entries[key[:-2]][0])
+            if word.endswith("'s") and self.entries.get(word[:-2]):
+                stem = tuple(self.entries[word[:-2]][0])
                 return _from_phones(key, stem + _possessive(stem), "cmudict")
-            if self.g2p is not None and key.isascii():
-                phones = tuple(self.g2p(key))
+            if self.g2p is not None and word.isascii():
+                phones = tuple(self.g2p(word[:-1] + "ay" if said_e else word))
                 if ph.syllables(phones) > 0:
                     return _from_phones(key, phones, "g2p")
         count = self._hyphenated(key)
@@ -139,6 +144,14 @@ class Pronouncer:
 
 _SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC",
             "be": "CYRILLIC", "mn": "CYRILLIC", "el": "GREEK"}  # fmt: skip
+
+
+def _fold_latin(key: str) -> str:
+    """``key`` without its combining marks ("naïve" → "naive", "beyoncé" → "beyonce"), or
+    ``key`` itself when that still leaves letters outside ASCII (other scripts, "ß")."""
+    decomposed = unicodedata.normalize("NFKD", key)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return folded if folded.isascii() else key
 
 
 def _script(ch: str) -> str:
