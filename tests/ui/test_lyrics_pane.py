@@ -194,3 +194,21 @@ def test_suggested_lines_have_the_syllables_and_rhyme_asked(
     second = pane.sheet.sung_lines[1]
     assert second.syllables == 6 and second.letter == pane.sheet.sung_lines[0].letter
     window.close()
+
+
+def test_the_rhyme_panel_follows_the_word_under_the_cursor(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    _ = pane.tools.rhyme_index  # loaded (the app loads it in a worker when the room opens)
+    pane.editor.setPlainText("shine a light tonight")
+    cursor = pane.editor.textCursor()
+    cursor.setPosition(len("shine a li"))
+    pane.editor.setTextCursor(cursor)
+    qtbot.waitUntil(lambda: pane.rhyme_word.text() == "light", timeout=3000)
+    words = [pane.rhyme_list.item(i).data(Qt.ItemDataRole.UserRole)
+             for i in range(pane.rhyme_list.count())]  # fmt: skip
+    assert "night" in words
+    window.close()

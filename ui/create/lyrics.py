@@ -8,8 +8,10 @@ elsewhere at the same time merge); without one it keeps a draft file in the app'
 Either way the text is on disk within half a second of the last key, and when the window
 closes.
 
-Keys: ``Ctrl+Shift+R`` rhymes for the word under the cursor, ``Ctrl+Shift+Return`` suggests
-lines for the current line, ``Return`` on a rhyme or suggestion puts it into the text.
+The rhyme panel follows the word under the cursor once it rests there. Keys:
+``Ctrl+Shift+R`` rhymes for the word under the cursor (also while the index is still loading),
+``Ctrl+Shift+Return`` suggests lines for the current line, ``Return`` on a rhyme or suggestion
+puts it into the text.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SCAN_AFTER_MS = 250
 SAVE_AFTER_MS = 500
+FOLLOW_AFTER_MS = 400  # the rhyme panel follows the word under the cursor after this pause
 LETTER_COLOURS = ("#e6a23c", "#67c23a", "#409eff", "#f56c6c", "#b37feb", "#36cfc9")
 
 
@@ -235,6 +238,11 @@ class LyricsPane(QWidget):
         self.save_timer.setInterval(SAVE_AFTER_MS)
         self.save_timer.timeout.connect(self.save)
         self.editor.textChanged.connect(self._on_text_changed)
+        self.follow_timer = QTimer(self)
+        self.follow_timer.setSingleShot(True)
+        self.follow_timer.setInterval(FOLLOW_AFTER_MS)
+        self.follow_timer.timeout.connect(self._follow_cursor)
+        self.editor.cursorPositionChanged.connect(self.follow_timer.start)
         self.rhyme_word.returnPressed.connect(self.show_rhymes)
         self.near.toggled.connect(lambda _on: self.show_rhymes())
         self.rhyme_syllables.valueChanged.connect(lambda _v: self.show_rhymes())
@@ -327,6 +335,14 @@ class LyricsPane(QWidget):
         self.scanned.emit(sheet)
 
     # -- rhymes and suggestions (filled in by set_rhyme_source / set_line_source) ------------
+    def _follow_cursor(self) -> None:
+        """Show rhymes for the word under the cursor once the cursor rests (only when the
+        index is loaded: following the cursor never waits for it)."""
+        word = self.editor.word_under_cursor()
+        if word and word != self.rhyme_word.text() and self.tools.rhymes_ready:
+            self.rhyme_word.setText(word)
+            self.show_rhymes()
+
     def rhymes_for_cursor(self) -> None:
         word = self.editor.word_under_cursor()
         if word:
