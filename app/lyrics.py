@@ -31,6 +31,18 @@ class LyricsError(Exception):
     """What went wrong, translated, for a message or the command line."""
 
 
+def lyric_languages() -> list[str]:
+    """``en`` and the languages Pyphen hyphenates (short codes where they exist)."""
+    import pyphen
+
+    codes = {code.split("_")[0] for code in pyphen.LANGUAGES}
+    return ["en", *sorted(codes - {"en"})]
+
+
+def supported_language(language: str) -> bool:
+    return language.split("_")[0].lower() in lyric_languages()
+
+
 @dataclass(frozen=True)
 class Melody:
     """A melody to fit lyrics to: notes in beats and the meter's bar length in beats."""
@@ -105,8 +117,16 @@ class LyricsTools:
     """The loaded pieces, shared by the Lyrics pane and the command line."""
 
     def __init__(self, language: str = "en", cache_dir: Path | None = None) -> None:
-        """``cache_dir``: where the rhyme index is kept between runs (built there on first
-        use, about two seconds; loaded in a fraction of one afterwards)."""
+        """``language``: ``en``, or any language Pyphen hyphenates (syllables only; rhymes
+        and line ideas are English). ``cache_dir``: where the rhyme index is kept between
+        runs (built there on first use, about two seconds; loaded in a fraction of one
+        afterwards)."""
+        if not supported_language(language):
+            raise LyricsError(
+                _("Lyrics in “{language}” are not supported; known: {known}.").format(
+                    language=language, known=", ".join(lyric_languages())
+                )
+            )
         self.language = language
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
@@ -177,6 +197,7 @@ class LyricsTools:
         syllables: int | None = None,
         kinds: Sequence[str] | None = None,
         limit: int = 50,
+        stress: str | None = None,
     ) -> list[RhymeView]:
         """Rhymes of ``word``: perfect and multi-syllable ones, and near ones with ``near``
         (or exactly ``kinds``). A word the dictionary lacks is looked up by its G2P
@@ -201,7 +222,11 @@ class LyricsTools:
                         word=text
                     )
                 )
-        found = index.rhymes(text, kinds=chosen, syllables=syllables, limit=limit, phones=phones)
+        if stress is not None and (not stress or set(stress) - set("012")):
+            raise LyricsError(_('A stress pattern is digits 0, 1 and 2, one a syllable: "10".'))
+        found = index.rhymes(
+            text, kinds=chosen, syllables=syllables, stress=stress, limit=limit, phones=phones
+        )
         return [RhymeView(r.word, r.kind, r.score, r.syllables, r.stress) for r in found]
 
     # -- line ideas --------------------------------------------------------------------------
@@ -222,6 +247,11 @@ class LyricsTools:
 
         if not 1 <= syllables <= 24:
             raise LyricsError(_("A line has between 1 and 24 syllables."))
+        if stress is not None and (len(stress) != syllables or set(stress) - set("01x")):
+            raise LyricsError(
+                _("The stress pattern needs one character a syllable ({count}): 0 unstressed, "
+                  "1 stressed, x either.").format(count=syllables)
+            )  # fmt: skip
         word = (rhyme_with or "").strip()[:64] or None
         try:
             found = self.line_model.suggest(

@@ -43,10 +43,14 @@ def _fail(exc: LyricsError) -> None:
 @click.option("--melody", "melody_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None,
               help=_("A MIDI file whose top line the lines are sung to."))  # fmt: skip
+@click.option("--language", default="en", show_default=True,
+              help=_("Language of the lyrics: en uses the pronunciation dictionary; "
+                     "others (de, fr, es, it, nl, pt, ru...) count syllables by "
+                     "hyphenation."))  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
-def scan(file: Path, melody_file: Path | None, as_json: bool) -> None:
-    tools = LyricsTools()
+def scan(file: Path, melody_file: Path | None, language: str, as_json: bool) -> None:
     try:
+        tools = LyricsTools(language=language)
         text = _read_text(file)
         sheet = tools.scan(text)
         fits: list[LineFit] = []
@@ -70,15 +74,25 @@ def scan(file: Path, melody_file: Path | None, as_json: bool) -> None:
                                             "multi, near, assonance, consonance."))  # fmt: skip
 @click.option("--syllables", type=click.IntRange(1, 12), default=None,
               help=_("Only rhymes of this many syllables."))  # fmt: skip
+@click.option("--stress", default=None,
+              help=_('Only rhymes with this stress pattern, one digit a syllable: '
+                     '"10".'))  # fmt: skip
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 def rhymes(
-    word: str, near: bool, kinds: str, syllables: int | None, limit: int, as_json: bool
+    word: str,
+    near: bool,
+    kinds: str,
+    syllables: int | None,
+    stress: str | None,
+    limit: int,
+    as_json: bool,
 ) -> None:
     tools = LyricsTools(cache_dir=default_paths().cache_dir)
     chosen = [k.strip() for k in kinds.split(",") if k.strip()] or None
     try:
-        found = tools.rhymes(word, near=near, syllables=syllables, kinds=chosen, limit=limit)
+        found = tools.rhymes(word, near=near, syllables=syllables, kinds=chosen, limit=limit,
+                             stress=stress)  # fmt: skip
     except LyricsError as exc:
         _fail(exc)
         return
@@ -101,6 +115,8 @@ def rhymes(
                                                                  "this word."))  # fmt: skip
 @click.option("--after", default="", help=_("The previous line: its words are preferred."))
 @click.option("--topic", multiple=True, help=_("A topic word (repeat the option for more)."))
+@click.option("--stress", default=None,
+              help=_('Stress pattern to follow, one digit a syllable: "01010101".'))  # fmt: skip
 @click.option("--count", type=click.IntRange(1, 20), default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
@@ -109,6 +125,7 @@ def suggest(
     rhyme_with: str | None,
     after: str,
     topic: tuple[str, ...],
+    stress: str | None,
     count: int,
     seed: int,
     as_json: bool,
@@ -116,7 +133,7 @@ def suggest(
     tools = LyricsTools()
     try:
         ideas = tools.suggest(syllables, rhyme_with=rhyme_with, after=after, topic=topic,
-                              count=count, seed=seed)  # fmt: skip
+                              stress=stress, count=count, seed=seed)  # fmt: skip
     except LyricsError as exc:
         _fail(exc)
         return

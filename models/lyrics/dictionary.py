@@ -31,7 +31,8 @@ from typing import Any
 from models.lyrics import phonemes as ph
 
 Phones = tuple[str, ...]
-_EDGE = re.compile(r"^[^\w']+|[^\w']+$", re.UNICODE)
+_MARKS = "\u0300-\u036f\u0900-\u0dff\u0e31-\u0e4e\u1ab0-\u1aff\u20d0-\u20ff"
+_EDGE = re.compile(rf"^[^\w'{_MARKS}]+|[^\w'{_MARKS}]+$", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 MAX_WORD = 64  # longer "words" (a pasted URL, a run of letters) are not looked up
 
@@ -142,8 +143,11 @@ class Pronouncer:
         return self.pronounce(word).syllables
 
 
-_SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC",
-            "be": "CYRILLIC", "mn": "CYRILLIC", "el": "GREEK"}  # fmt: skip
+_SCRIPTS = {
+    "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC", "be": "CYRILLIC",
+    "mn": "CYRILLIC", "el": "GREEK", "as": "BENGALI", "kn": "KANNADA", "mr": "DEVANAGARI",
+    "sa": "DEVANAGARI", "or": "ORIYA", "pa": "GURMUKHI", "te": "TELUGU", "th": "THAI",
+}  # fmt: skip
 
 
 def _fold_latin(key: str) -> str:

@@ -7,8 +7,10 @@ when any word is unknown (an emoji, a script nobody covers) the line's count is 
 uncertain and the unknown words are listed. Blank lines separate stanzas.
 
 **Rhyme scheme.** Within a stanza, line-end words whose rhyme parts (the last stressed vowel to
-the end: :func:`models.lyrics.phonemes.rhyme_part`) are equal share a letter, A, B, C... in
-order of appearance; so does the same word repeated. Lines whose end word has no known
+the end: :func:`models.lyrics.phonemes.rhyme_part`, over every pronunciation the dictionary
+lists) are equal share a letter, A, B, C... in order of appearance; so does the same word
+repeated. Words counted by hyphenation (other languages) compare their spelling from the last
+vowel group on (:func:`spelled_rhyme`). Lines whose end word has no known
 pronunciation, and blank lines, get no letter. The stanza's pattern is the letters joined
 (``"ABAB"``).
 
@@ -45,7 +47,10 @@ MAX_LINES = 2000
 MAX_WORDS = 20000
 MAX_LINE_CHARS = 2000  # characters of one line looked at; a longer line is cut there
 PHRASE_REST_BEATS = 1.0
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
+# A word: letters and digits with the combining marks written on them (Devanagari vowel
+# signs, Thai vowels, accents typed as marks), apostrophes inside.
+_PART = r"(?:[^\W_]|[\u0300-\u036f\u0900-\u0dff\u0e31-\u0e4e\u1ab0-\u1aff\u20d0-\u20ff])+"
+_WORD = re.compile(_PART + r"(?:['\u2019]" + _PART + r")*", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,31 @@ def _rhyme_keys(line: LineScan, pronouncer: Pronouncer) -> set[tuple[str, ...]]:
         return set()
     last = line.words[-1].pronunciation
     variants = [last.phones, *pronouncer.all_phones(last.word)]
-    return {part for p in variants if p and (part := ph.rhyme_part(p))}
+    keys = {part for p in variants if p and (part := ph.rhyme_part(p))}
+    if not keys and last.source == "hyphenation":
+        tail = spelled_rhyme(last.word)
+        if tail:
+            keys.add(("spelling", tail))
+    return keys
+
+
+_VOWEL_LETTERS = frozenset("aeiouyäöüáéíóúàèìòùâêîôûëïœæåøãõ")
+
+
+def spelled_rhyme(word: str) -> str:
+    """For words known only by hyphenation (other languages): the spelling from the last
+    group of vowel letters to the end (*Nacht*, *bedacht* → ``acht``). A spelling rule, not
+    a pronunciation; English never uses it."""
+    letters = word.lower()
+    end = len(letters)
+    i = end - 1
+    while i >= 0 and letters[i] not in _VOWEL_LETTERS:
+        i -= 1
+    if i < 0:
+        return ""
+    while i > 0 and letters[i - 1] in _VOWEL_LETTERS:
+        i -= 1
+    return letters[i:]
 
 
 def scan(text: str, pronouncer: Pronouncer) -> SheetScan:

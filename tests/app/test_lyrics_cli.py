@@ -96,3 +96,27 @@ def test_rhymes_perfect_near_and_filtered() -> None:
     assert code == 1 and "Unknown kind of rhyme" in output
     code, output = _run("rhymes", "🎸🎸")
     assert code == 1 and "no known pronunciation" in output
+
+
+def test_other_languages_count_by_hyphenation_and_rhyme_by_spelling(tmp_path: Path) -> None:
+    sheet = tmp_path / "lied.txt"
+    sheet.write_text("Guten Abend, gute Nacht\nmit Rosen bedacht\nनमस्कार दोस्त\n", "utf-8")
+    code, output = _run("scan", str(sheet), "--language", "de", "--json")
+    assert code == 0, output
+    lines = json.loads(output)["lines"]
+    assert [line["syllables"] for line in lines[:2]] == [6, 5]
+    assert [line["rhyme"] for line in lines[:2]] == ["A", "A"]  # Nacht / bedacht
+    assert lines[2]["unknown"] == ["नमस्कार", "दोस्त"]  # not a script German hyphenation covers
+    code, output = _run("scan", str(sheet), "--language", "xx")
+    assert code == 1 and "not supported" in output
+
+
+def test_stress_patterns_are_checked_before_use() -> None:
+    code, output = _run("suggest", "--syllables", "8", "--stress", "0101")
+    assert code == 1 and "one character a syllable (8)" in output
+    code, output = _run("suggest", "--syllables", "4", "--stress", "0101", "--json")
+    assert code == 0 and all(len(x["stress"]) == 4 for x in json.loads(output)["lines"])
+    code, output = _run("rhymes", "fire", "--stress", "1x")
+    assert code == 1 and "stress pattern" in output
+    code, output = _run("rhymes", "fire", "--stress", "10", "--json")
+    assert all(r["stress"] == "10" for r in json.loads(output)["rhymes"])
