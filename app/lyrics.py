@@ -24,6 +24,7 @@ from models.lyrics.dictionary import Pronouncer
 from models.lyrics.scan import LineFit, MelodyNote, SheetScan, fit, scan
 
 log = logging.getLogger(__name__)
+__all__ = ["LineFit", "LyricsError", "LyricsTools", "Melody", "SheetScan"]  # ui reads these here
 MAX_TEXT_CHARS = 1_000_000  # longer pastes are scanned up to here
 
 

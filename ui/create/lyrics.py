@@ -40,8 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.i18n import _, ngettext
-from app.lyrics import LyricsError, LyricsTools, Melody
-from models.lyrics.scan import LineFit, SheetScan
+from app.lyrics import LineFit, LyricsError, LyricsTools, Melody, SheetScan
 from ui.live.common import Card, muted
 from ui.theme import theme_colors
 
