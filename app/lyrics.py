@@ -11,6 +11,7 @@ can be started early with :meth:`LyricsTools.warm_up` from a worker).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ from models.lyrics.dictionary import Pronouncer
 from models.lyrics.scan import LineFit, MelodyNote, SheetScan, fit, scan
 
 log = logging.getLogger(__name__)
-__all__ = ["LineFit", "LyricsError", "LyricsTools", "Melody", "SheetScan"]  # ui reads these here
+__all__ = [  # the ui reaches the scan types through here, never models/ directly
+    "KIND_LABELS", "LineFit", "LineIdeas", "LyricsError", "LyricsTools", "Melody", "RhymeView",
+    "SheetScan", "lyric_languages", "melody_from_midi", "melody_from_notes", "meter_beats",
+    "project_melodies", "supported_language",
+]  # fmt: skip
 MAX_TEXT_CHARS = 1_000_000  # longer pastes are scanned up to here
 
 
@@ -112,6 +117,42 @@ class LineIdeas:
     lines: tuple[str, ...]
     stresses: tuple[str, ...]
     note: str = ""  # translated: why there are fewer lines than asked
+
+
+MAX_CLIP_NOTES = 20_000
+
+
+def project_melodies(project: Any) -> list[Melody]:
+    """The MIDI clips saved in ``project`` (``clips``: maps with ``name``, ``meter`` and
+    ``notes`` as ``[pitch, start beat, length, velocity]``) as melodies to fit lyrics to.
+    Clips that are not shaped like that (an older or a foreign writer, a damaged sync) are
+    left out, never raised on."""
+    try:
+        clips = project.content().get("clips", [])
+    except Exception:  # a closed or damaged project: nothing to offer
+        log.warning("the project's clips could not be read", exc_info=True)
+        return []
+    out: list[Melody] = []
+    for clip in clips if isinstance(clips, list) else []:
+        if not isinstance(clip, dict):
+            continue
+        notes: list[TimedNote] = []
+        for raw in (
+            clip.get("notes", [])[:MAX_CLIP_NOTES] if isinstance(clip.get("notes"), list) else []
+        ):
+            if (
+                isinstance(raw, list) and len(raw) >= 3
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw[:3])
+                and 0 <= raw[0] <= 127 and 0 <= raw[1] < 1e6 and 0 < raw[2] < 1e6
+            ):  # fmt: skip
+                notes.append(TimedNote(int(raw[0]), float(raw[1]), float(raw[2])))
+        meter = clip.get("meter", "4/4")
+        if not isinstance(meter, str) or not re.fullmatch(r"[1-9][0-9]?/(1|2|4|8|16|32)", meter):
+            meter = "4/4"
+        name = clip.get("name")
+        if notes:
+            out.append(melody_from_notes(notes, meter, name if isinstance(name, str) else ""))
+    return out
 
 
 class LyricsTools:

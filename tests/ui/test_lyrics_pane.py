@@ -212,3 +212,30 @@ def test_the_rhyme_panel_follows_the_word_under_the_cursor(
              for i in range(pane.rhyme_list.count())]  # fmt: skip
     assert "night" in words
     window.close()
+
+
+@pytest.mark.skipif(not MODEL_PATH.exists(), reason="the melody model is not built")
+def test_the_fit_can_use_a_clip_saved_in_the_project(qtbot: QtBot, context: AppContext) -> None:
+    window, room = _open(qtbot, context)
+    pane = room.lyrics
+    assert pane is not None
+    project = window.create_project("Clips")
+    assert project is not None
+    room.panel.bars.setValue(2)
+    room.generate()
+    room.panel.save_button.click()  # the idea, saved as a project clip
+    with project.edit():  # a clip another writer damaged: left out, not raised on
+        from pycrdt import Array, Map
+
+        project.clips.append(Map({"name": "broken", "notes": Array([["x", None, -1], 7])}))
+    room.refresh_fit_sources()
+    labels = [room.fit_source.itemText(i) for i in range(room.fit_source.count())]
+    assert labels[0] == "the idea on the piano roll" and len(labels) == 2
+    assert labels[1].startswith("project clip: Idea 1")
+    pane.editor.setPlainText("one line\ntwo lines\n")
+    pane.rescan()
+    room.ideas.clear()  # nothing on the roll: only the saved clip can be fitted
+    room.session.ideas.clear()
+    room.fit_source.setCurrentIndex(1)
+    assert room.fit.isVisibleTo(room) and room.fit.rows == 2
+    window.close()

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.create import TONIC_NAMES, CreateError, Idea, MelodySession
 from app.i18n import N_, _
-from app.lyrics import LyricsError, LyricsTools, melody_from_notes
+from app.lyrics import LyricsError, LyricsTools, Melody, melody_from_notes, project_melodies
 from app.melody import KeyChoice
 from ui.create.lyrics import FitList, LyricsPane
 from ui.harmony.panels import DraggableList
@@ -271,12 +271,27 @@ class CreateRoom(QWidget):
         self.ideas.setToolTip(_("Drag into your DAW as a MIDI file"))
         self.hint = muted(QLabel(_("Choose a key and meter, then Generate (Ctrl+G).")))
         self.fit = FitList()
+        self.fit_source = QComboBox()
+        self.fit_source.setObjectName("lyrics-fit-source")
+        self.fit_source.setToolTip(_("The melody the lyric lines are fitted to"))
+        self.fit_source.currentIndexChanged.connect(lambda _i: self.refit())
+        self.fit_row = QWidget()
+        fit_row = QHBoxLayout(self.fit_row)
+        fit_row.setContentsMargins(0, 0, 0, 0)
+        fit_label = QLabel(_("Fit the lyrics to:"))
+        fit_label.setBuddy(self.fit_source)
+        fit_row.addWidget(fit_label)
+        fit_row.addWidget(self.fit_source, 1)
+        self._project_melodies: list[Melody] = []
+        self.refresh_fit_sources()
         self.fit.setVisible(False)
+        self.fit_row.setVisible(False)
         melody_side = QWidget()
         left = QVBoxLayout(melody_side)
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.hint)
         left.addWidget(self.roll, 1)
+        left.addWidget(self.fit_row)
         left.addWidget(self.fit)
         left.addWidget(self.ideas)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -419,17 +434,45 @@ class CreateRoom(QWidget):
             return False
         self.session.save_to_project(project, row)
         self.message.emit(_("Added the idea to the project."))
+        self.refresh_fit_sources()
         return True
 
-    def refit(self) -> None:
-        """Fit the lyrics to the idea on the piano roll (hidden without either)."""
+    def refresh_fit_sources(self) -> None:
+        """The fit's melody choices: the idea on the roll, then the project's saved clips."""
+        project = self.project_getter()
+        self._project_melodies = project_melodies(project) if project is not None else []
+        chosen = self.fit_source.currentData()
+        self.fit_source.blockSignals(True)
+        self.fit_source.clear()
+        self.fit_source.addItem(_("the idea on the piano roll"), -1)
+        for i, melody in enumerate(self._project_melodies):
+            label = melody.name or _("clip {number}").format(number=i + 1)
+            self.fit_source.addItem(_("project clip: {name}").format(name=label), i)
+        found = self.fit_source.findData(chosen) if chosen is not None else -1
+        self.fit_source.setCurrentIndex(max(0, found))
+        self.fit_source.blockSignals(False)
+        self.refit()
+
+    def _fit_melody(self) -> Melody | None:
+        source = self.fit_source.currentData()
+        if isinstance(source, int) and 0 <= source < len(self._project_melodies):
+            return self._project_melodies[source]
         row = self.selected()
         idea = self.session.ideas[row] if 0 <= row < len(self.session.ideas) else None
+        if idea is None:
+            return None
+        return melody_from_notes(idea.notes(), idea.request.meter, idea.title)
+
+    def refit(self) -> None:
+        """Fit the lyrics to the chosen melody: the idea on the piano roll or a clip saved in
+        the project (hidden without lyrics or a melody)."""
         lyrics = self.lyrics
-        if idea is None or lyrics is None or lyrics.sheet is None or not lyrics.sheet.sung_lines:
+        has_lines = lyrics is not None and lyrics.sheet is not None and lyrics.sheet.sung_lines
+        self.fit_row.setVisible(bool(has_lines))
+        melody = self._fit_melody()
+        if lyrics is None or not has_lines or melody is None:
             self.fit.setVisible(False)
             return
-        melody = melody_from_notes(idea.notes(), idea.request.meter, idea.title)
         try:
             fits = lyrics.tools.fit(lyrics.editor.toPlainText(), melody)
         except LyricsError as exc:
@@ -464,6 +507,7 @@ def install_create_view(
     room = CreateRoom(session, play, lambda: window.project, played=played, lyrics=lyrics)
     window.project_closing.connect(lambda _project: lyrics.save())
     window.project_changed.connect(lyrics.bind)
+    window.project_changed.connect(lambda _project: room.refresh_fit_sources())
 
     def on_settings(keys: list[str]) -> None:
         if "audio.output_device" in keys:
