@@ -110,6 +110,19 @@ def install_library_when_shown(window: MainWindow) -> None:
     window.room_shown.connect(build)
 
 
+def install_stats_when_shown(window: MainWindow) -> None:
+    """Build the Stats room (its database queries and plot) the first time it is shown."""
+
+    def build(key: str) -> None:
+        if key == "stats":
+            window.room_shown.disconnect(build)
+            from ui.stats import install_stats_view
+
+            install_stats_view(window)
+
+    window.room_shown.connect(build)
+
+
 def install_create_when_shown(
     window: MainWindow,
     play: Callable[..., None],
@@ -155,6 +168,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         install_live_view(window)  # its session starts once the window is on screen
         harmony = install_harmony_view(window)  # listens on Hookline In from then on
         install_library_when_shown(window)  # built on first visit: memory for what is used
+        install_stats_when_shown(window)
         install_create_when_shown(window, harmony.session.play_clip, harmony.session.played_notes)
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))

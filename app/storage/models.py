@@ -9,11 +9,12 @@ Times are stored as UTC without a zone (SQLite has no zone-aware type) and come 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -162,3 +164,66 @@ class AnalysedTrackRow(Base):
     sections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     chords: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     envelope: Mapped[dict[str, list[float]] | None] = mapped_column(JSON, nullable=True)
+
+
+class StatsImportRow(Base):
+    """One import of a statistics CSV file (see :mod:`app.stats_store`). ``rows_*`` count data
+    rows of the file; ``values_*`` count the numbers those rows held: newly stored, replacing a
+    different earlier value, or equal to the value already stored."""
+
+    __tablename__ = "stats_imports"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_name: Mapped[str] = mapped_column(String(4096))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    resolution: Mapped[str] = mapped_column(String(8))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer)
+    values_added: Mapped[int] = mapped_column(Integer)
+    values_updated: Mapped[int] = mapped_column(Integer)
+    values_unchanged: Mapped[int] = mapped_column(Integer)
+
+
+class StatsPointRow(Base):
+    """One number of an artist statistic: ``metric`` of ``entity`` (of ``kind``) on ``day``.
+
+    ``resolution`` is ``daily`` (the value of that day) or ``period`` (a total over a period
+    ending on ``day``). ``entity`` is ``""`` for the artist's own audience timeline."""
+
+    __tablename__ = "stats_points"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "kind", "entity", "resolution", "day", "metric", name="pk_stats_points"
+        ),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(500))
+    resolution: Mapped[str] = mapped_column(String(8))
+    day: Mapped[date] = mapped_column(Date)
+    metric: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(32))
+    import_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("stats_imports.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class StatsEntityRow(Base):
+    """What an export says about a song or playlist besides its numbers."""
+
+    __tablename__ = "stats_entities"
+    __table_args__ = (PrimaryKeyConstraint("kind", "entity", name="pk_stats_entities"),)
+
+    kind: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(500))
+    isrc: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    author: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    release_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    date_added: Mapped[date | None] = mapped_column(Date, nullable=True)
+    import_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("stats_imports.id", ondelete="SET NULL"), nullable=True
+    )

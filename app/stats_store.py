@@ -1,0 +1,458 @@
+"""Artist statistics in the database: importing CSV exports, and the queries behind
+``hookline stats show`` and the Stats view.
+
+An import is one write transaction: the file is read as a stream and its values are upserted in
+batches; if anything fails part-way (the disk, the file vanishing) everything the import wrote is
+rolled back and what earlier imports stored is untouched. A value is keyed by (kind, entity,
+resolution, day, metric): importing the same rows again adds nothing, and a corrected value
+replaces the stored one and is counted as updated. Rejected rows are returned in the
+:class:`ImportReport` (the first :data:`~app.stats_import.MAX_REJECTIONS_KEPT` one by one, all
+of them counted) and their count is stored with the import; the reasons are not stored.
+
+Thread contract: any thread, one :class:`StatsStore` call at a time per thread (each call opens
+its own session).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import select, text
+
+from app.i18n import _
+from app.stats_import import (
+    MAX_FILE_BYTES,
+    MAX_REJECTIONS_KEPT,
+    METRICS,
+    ColumnMapping,
+    FileRefused,
+    Layout,
+    MappingError,
+    ParsedRow,
+    Rejection,
+    RowReader,
+    detect,
+    open_csv,
+    read_layout,
+)
+from app.storage import Database
+from app.storage.models import StatsImportRow
+
+SOURCE = "spotify_for_artists_csv"
+BATCH = 50_000
+CACHE_KIB = 64 * 1024  # page cache of the importing connection; SQLite's default is 2 MiB
+
+_UPSERT_POINT = (
+    "INSERT INTO stats_points (kind, entity, resolution, day, metric, value, source, import_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (kind, entity, resolution, day, metric) DO UPDATE SET "
+    "value = excluded.value, source = excluded.source, import_id = excluded.import_id "
+    "WHERE stats_points.value IS NOT excluded.value"
+)
+_UPSERT_ENTITY = (
+    "INSERT INTO stats_entities (kind, entity, isrc, author, release_date, date_added, import_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (kind, entity) DO UPDATE SET "
+    "isrc = coalesce(excluded.isrc, isrc), author = coalesce(excluded.author, author), "
+    "release_date = coalesce(excluded.release_date, release_date), "
+    "date_added = coalesce(excluded.date_added, date_added), import_id = excluded.import_id"
+)
+
+Status = Literal["imported", "unknown_layout", "refused"]
+
+
+@dataclass
+class ImportReport:
+    """What one import did. ``status`` is ``imported``; ``unknown_layout`` (nothing written:
+    ``layout`` holds the headers and sample rows to ask the user for a mapping); or ``refused``
+    (nothing written; ``message`` says why)."""
+
+    path: Path
+    status: Status
+    message: str = ""
+    layout: Layout | None = None
+    import_id: int | None = None
+    kind: str | None = None
+    resolution: str | None = None
+    rows_read: int = 0
+    rows_rejected: int = 0
+    values_added: int = 0
+    values_updated: int = 0
+    values_unchanged: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    imported_before: datetime | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": str(self.path),
+            "status": self.status,
+            "message": self.message,
+            "kind": self.kind,
+            "resolution": self.resolution,
+            "import_id": self.import_id,
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
+            "values_added": self.values_added,
+            "values_updated": self.values_updated,
+            "values_unchanged": self.values_unchanged,
+            "rejections": [r.to_json() for r in self.rejections],
+            "imported_before": self.imported_before.isoformat() if self.imported_before else None,
+            "layout": self.layout.to_json() if self.layout else None,
+        }
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    first_day: date
+    last_day: date
+    days: int
+    total: float
+    latest: float
+
+
+@dataclass
+class SeriesSummary:
+    """One entity's stored values, metric by metric."""
+
+    kind: str
+    entity: str
+    resolution: str
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "entity": self.entity,
+            "resolution": self.resolution,
+            "metrics": {
+                name: {
+                    "first_day": m.first_day.isoformat(),
+                    "last_day": m.last_day.isoformat(),
+                    "days": m.days,
+                    "total": m.total,
+                    "latest": m.latest,
+                }
+                for name, m in self.metrics.items()
+            },
+        }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class StatsStore:
+    """Imports and queries artist statistics in ``database``."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def import_csv(
+        self,
+        path: Path,
+        mapping: ColumnMapping | None = None,
+        *,
+        as_of: date | None = None,
+        today: date | None = None,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> ImportReport:
+        """Import one export. Without ``mapping`` the columns are recognised from the headers;
+        a file they do not describe comes back as ``unknown_layout``. ``as_of`` is the last day
+        of the period for exports without a date column (default: ``today``, which defaults to
+        the local date). Raises :class:`~app.storage.StorageError` when the database fails
+        (nothing of this import is then kept)."""
+        path = Path(path)
+        today = today or date.today()
+        csv.field_size_limit(1 << 20)
+        try:
+            layout = read_layout(path, max_bytes)
+            if mapping is None:
+                mapping = layout.mapping
+                if mapping is None:
+                    return ImportReport(
+                        path,
+                        "unknown_layout",
+                        _("The columns were not recognised; a column mapping is needed."),
+                        layout=layout,
+                    )
+            else:
+                layout.mapping, layout.kind = mapping, mapping.kind
+                layout.ignored = []
+            return self._import(path, layout, mapping, as_of or today, today, max_bytes)
+        except (FileRefused, MappingError) as exc:
+            return ImportReport(path, "refused", str(exc))
+        except OSError as exc:
+            return ImportReport(
+                path, "refused", _("The file cannot be read ({error}).").format(error=exc)
+            )
+
+    def _import(
+        self,
+        path: Path,
+        layout: Layout,
+        mapping: ColumnMapping,
+        as_of: date,
+        today: date,
+        max_bytes: int,
+    ) -> ImportReport:
+        digest = file_sha256(path)
+        resolution = "daily" if "date" in mapping.columns else "period"
+        report = ImportReport(
+            path, "imported", layout=layout, kind=mapping.kind, resolution=resolution
+        )
+        source = open_csv(path, max_bytes)
+        try:
+            reader = RowReader(source.headers, mapping, today)
+            with self._db.session() as session:
+                report.imported_before = session.execute(
+                    select(StatsImportRow.imported_at)
+                    .where(StatsImportRow.sha256 == digest)
+                    .order_by(StatsImportRow.id.desc())
+                    .limit(1)
+                ).scalar()
+                record = StatsImportRow(
+                    file_name=str(path),
+                    sha256=digest,
+                    imported_at=datetime.now(UTC),
+                    kind=mapping.kind,
+                    resolution=resolution,
+                    rows_read=0,
+                    rows_rejected=0,
+                    values_added=0,
+                    values_updated=0,
+                    values_unchanged=0,
+                )
+                session.add(record)
+                session.flush()
+                report.import_id = record.id
+                raw = session.connection().connection.dbapi_connection
+                assert raw is not None
+                cursor = raw.cursor()
+                cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+                count_before = cursor.execute("SELECT COUNT(*) FROM stats_points").fetchone()[0]
+                changes_before = raw.total_changes
+                try:
+                    values, entities = self._write_points(
+                        cursor, source.records(), reader, report, as_of
+                    )
+                except OSError as exc:  # the CSV file, not the database: say so
+                    raise FileRefused(
+                        _(
+                            "The file could not be read to the end ({error}); nothing of it "
+                            "was imported."
+                        ).format(error=exc)
+                    ) from exc
+                report.values_added = (
+                    cursor.execute("SELECT COUNT(*) FROM stats_points").fetchone()[0] - count_before
+                )
+                changed = raw.total_changes - changes_before
+                report.values_updated = changed - report.values_added
+                report.values_unchanged = values - changed
+                if entities:
+                    cursor.executemany(_UPSERT_ENTITY, entities)
+                for name in (
+                    "rows_read",
+                    "rows_rejected",
+                    "values_added",
+                    "values_updated",
+                    "values_unchanged",
+                ):
+                    setattr(record, name, getattr(report, name))
+        finally:
+            source.close()
+        report.message = _("Imported.")
+        return report
+
+    def _write_points(
+        self,
+        cursor: object,
+        records: object,
+        reader: RowReader,
+        report: ImportReport,
+        as_of: date,
+    ) -> tuple[int, list[tuple[object, ...]]]:
+        """Upsert every accepted row's values; return how many values were written and the
+        songs' or playlists' facts (rows for ``stats_entities``)."""
+        import sqlite3
+        from collections.abc import Iterable
+
+        assert isinstance(cursor, sqlite3.Cursor)
+        assert isinstance(records, Iterable)
+        kind, resolution, import_id = reader.kind, report.resolution, report.import_id
+        period_day = as_of.isoformat()
+        batch: list[tuple[object, ...]] = []
+        entities: dict[str, tuple[object, ...]] = {}
+        values = 0
+        rejections = report.rejections
+        for line, record in records:
+            if isinstance(record, str):
+                result: ParsedRow | Rejection | None = Rejection(line, "bad_row", record)
+            else:
+                result = reader.read(line, record)
+            if result is None:
+                continue
+            report.rows_read += 1
+            if isinstance(result, Rejection):
+                report.rows_rejected += 1
+                if len(rejections) < MAX_REJECTIONS_KEPT:
+                    rejections.append(result)
+                continue
+            day = result.day.isoformat() if result.day else period_day
+            entity = result.entity
+            for metric, value in zip(METRICS, result.values, strict=True):
+                if value is not None:
+                    batch.append((kind, entity, resolution, day, metric, value, SOURCE, import_id))
+            if kind != "audience":
+                entities[entity] = (
+                    kind,
+                    entity,
+                    result.isrc,
+                    result.author,
+                    result.release_date.isoformat() if result.release_date else None,
+                    result.date_added.isoformat() if result.date_added else None,
+                    import_id,
+                )
+            if len(batch) >= BATCH:
+                batch.sort()  # key order: the B-tree is written page by page
+                cursor.executemany(_UPSERT_POINT, batch)
+                values += len(batch)
+                batch.clear()
+        if batch:
+            batch.sort()
+            cursor.executemany(_UPSERT_POINT, batch)
+            values += len(batch)
+        return values, list(entities.values())
+
+    # -----------------------------------------------------------------------------------------
+    # Queries
+
+    def imports(self) -> list[dict[str, object]]:
+        """Every import, newest first."""
+        with self._db.read_session() as session:
+            rows = session.execute(select(StatsImportRow).order_by(StatsImportRow.id.desc()))
+            return [
+                {
+                    "id": r.id,
+                    "file": r.file_name,
+                    "sha256": r.sha256,
+                    "imported_at": r.imported_at.isoformat(),
+                    "kind": r.kind,
+                    "resolution": r.resolution,
+                    "rows_read": r.rows_read,
+                    "rows_rejected": r.rows_rejected,
+                    "values_added": r.values_added,
+                    "values_updated": r.values_updated,
+                    "values_unchanged": r.values_unchanged,
+                }
+                for r in rows.scalars()
+            ]
+
+    def series(
+        self,
+        kind: str,
+        entity: str,
+        metric: str,
+        *,
+        resolution: str = "daily",
+        start: date | None = None,
+        end: date | None = None,
+    ) -> list[tuple[date, float]]:
+        """(day, value) pairs of one series in day order, ``start`` and ``end`` included."""
+        query = (
+            "SELECT day, value FROM stats_points WHERE kind = :kind AND entity = :entity "
+            "AND resolution = :resolution AND metric = :metric "
+            "AND day >= :start AND day <= :end ORDER BY day"
+        )
+        params = {
+            "kind": kind,
+            "entity": entity,
+            "resolution": resolution,
+            "metric": metric,
+            "start": (start or date.min).isoformat(),
+            "end": (end or date.max).isoformat(),
+        }
+        with self._db.read_session() as session:
+            return [
+                (date.fromisoformat(str(day)), float(value))
+                for day, value in session.execute(text(query), params)
+            ]
+
+    def summary(self, kind: str | None = None) -> list[SeriesSummary]:
+        """Per kind, entity and resolution: each metric's date range, day count, total and
+        latest value. Ordered by kind, then entity."""
+        where = "WHERE kind = :kind" if kind else ""
+        group = "GROUP BY kind, entity, resolution, metric"
+        ranges = (
+            f"SELECT kind, entity, resolution, metric, MIN(day), MAX(day), COUNT(*), SUM(value) "
+            f"FROM stats_points {where} {group}"
+        )
+        # SQLite returns the bare column "value" from the row holding MAX(day).
+        latest = (
+            f"SELECT kind, entity, resolution, metric, MAX(day), value FROM stats_points "
+            f"{where} {group}"
+        )
+        params = {"kind": kind} if kind else {}
+        out: dict[tuple[str, str, str], SeriesSummary] = {}
+        with self._db.read_session() as session:
+            last = {tuple(r[:4]): float(r[5]) for r in session.execute(text(latest), params)}
+            for k, entity, res, metric, first, final, days, total in session.execute(
+                text(ranges), params
+            ):
+                summary = out.setdefault((k, entity, res), SeriesSummary(k, entity, res))
+                summary.metrics[metric] = MetricSummary(
+                    date.fromisoformat(str(first)),
+                    date.fromisoformat(str(final)),
+                    int(days),
+                    float(total),
+                    last[(k, entity, res, metric)],
+                )
+        order = {k: i for i, k in enumerate(("audience", "song", "playlist"))}
+        return sorted(out.values(), key=lambda s: (order.get(s.kind, 9), s.entity, s.resolution))
+
+    def date_range(self, kind: str | None = None) -> tuple[date, date] | None:
+        """The first and last day stored (for ``kind``, or for all)."""
+        where = "WHERE kind = :kind" if kind else ""
+        with self._db.read_session() as session:
+            first, last = session.execute(
+                text(f"SELECT MIN(day), MAX(day) FROM stats_points {where}"),
+                {"kind": kind} if kind else {},
+            ).one()
+        if first is None:
+            return None
+        return date.fromisoformat(str(first)), date.fromisoformat(str(last))
+
+    def totals(self, kind: str | None = None, resolution: str = "daily") -> dict[str, float]:
+        """The sum of every stored value per metric (meaningful for streams and saves; for
+        listeners and followers use :meth:`summary`'s latest values)."""
+        where = "WHERE resolution = :resolution" + (" AND kind = :kind" if kind else "")
+        params: dict[str, str] = {"resolution": resolution}
+        if kind:
+            params["kind"] = kind
+        with self._db.read_session() as session:
+            return {
+                str(metric): float(total)
+                for metric, total in session.execute(
+                    text(f"SELECT metric, SUM(value) FROM stats_points {where} GROUP BY metric"),
+                    params,
+                )
+            }
+
+
+def import_files(
+    database: Database, paths: list[Path], mapping: ColumnMapping | None = None, **options: object
+) -> list[ImportReport]:
+    """Import several files, one transaction each; a refused file does not stop the others."""
+    store = StatsStore(database)
+    return [store.import_csv(p, mapping, **options) for p in paths]  # type: ignore[arg-type]
+
+
+__all__ = ["ImportReport", "SeriesSummary", "StatsStore", "detect", "import_files"]

@@ -1,0 +1,134 @@
+"""Stats CSV import: 10 years of daily rows for 200 songs (730,400 rows of ``date,song,streams``).
+
+Claim (issue 8): importing it takes ≤ 3 s. Measured: :meth:`app.stats_store.StatsStore.import_csv`
+into a fresh database at the head revision (file detection, per-row validation, upsert, counts),
+then the same file again (every value unchanged). Reference, in the same run on the same file
+and an identical fresh database: a naive importer, ``csv.DictReader`` plus one ``INSERT ... ON
+CONFLICT DO UPDATE`` statement per value in one transaction (no validation beyond ``float()`` and
+``date.fromisoformat``). Timings are the median of ``--repeats`` runs; the ratio is
+reference / ours (above 1 means ours is faster).
+
+Run: ``python benchmarks/bench_stats_import.py [--songs 200] [--years 10] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import final_json, table
+
+from app.stats_store import StatsStore
+from app.storage import open_database
+
+END = date(2026, 5, 31)
+
+
+def make_file(path: Path, songs: int, years: int) -> int:
+    days = years * 365 + years // 4
+    start = END - timedelta(days=days - 1)
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("date,song,streams\n")
+        for d in range(days):
+            day = (start + timedelta(days=d)).isoformat()
+            f.writelines(f"{day},Song {s:03d},{(d * 7 + s * 13) % 5000}\n" for s in range(songs))
+            rows += songs
+    return rows
+
+
+def naive_import(db_file: Path, csv_file: Path) -> None:
+    connection = sqlite3.connect(str(db_file), isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("BEGIN IMMEDIATE")
+        with open(csv_file, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                connection.execute(
+                    "INSERT INTO stats_points (kind, entity, resolution, day, metric, value, "
+                    "source, import_id) VALUES ('song', ?, 'daily', ?, 'streams', ?, 'csv', NULL) "
+                    "ON CONFLICT (kind, entity, resolution, day, metric) DO UPDATE SET "
+                    "value = excluded.value",
+                    (
+                        row["song"],
+                        date.fromisoformat(row["date"]).isoformat(),
+                        float(row["streams"]),
+                    ),
+                )
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--songs", type=int, default=200)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        csv_file = root / "songs-timeline.csv"
+        rows = make_file(csv_file, args.songs, args.years)
+        size_mb = csv_file.stat().st_size / 1e6
+        first, again, reference = [], [], []
+        report = None
+        for r in range(args.repeats):
+            db = open_database(root / f"ours{r}" / "hookline.sqlite3")
+            store = StatsStore(db)
+            t0 = time.perf_counter()
+            report = store.import_csv(csv_file, today=END)
+            first.append(time.perf_counter() - t0)
+            assert report.values_added == rows and report.rows_rejected == 0, report.to_json()
+            t0 = time.perf_counter()
+            second = store.import_csv(csv_file, today=END)
+            again.append(time.perf_counter() - t0)
+            assert second.values_unchanged == rows and second.values_added == 0
+            db.close()
+            ref_db = open_database(root / f"ref{r}" / "hookline.sqlite3")
+            ref_path = ref_db.path
+            ref_db.close()
+            t0 = time.perf_counter()
+            naive_import(ref_path, csv_file)
+            reference.append(time.perf_counter() - t0)
+            with sqlite3.connect(str(ref_path)) as check:
+                assert check.execute("SELECT COUNT(*) FROM stats_points").fetchone()[0] == rows
+            check.close()
+        ours, ref, re_ours = (statistics.median(x) for x in (first, reference, again))
+        print(
+            table(
+                ["importer", "rows", "MB", "median s", "rows/s"],
+                [
+                    ["hookline (fresh db)", rows, size_mb, ours, rows / ours],
+                    ["hookline (re-import)", rows, size_mb, re_ours, rows / re_ours],
+                    ["naive csv + per-row INSERT", rows, size_mb, ref, rows / ref],
+                ],
+            )
+        )
+        final_json(
+            {
+                "bench": "stats_import",
+                "rows": rows,
+                "file_mb": round(size_mb, 1),
+                "import_s": round(ours, 3),
+                "reimport_s": round(re_ours, 3),
+                "naive_s": round(ref, 3),
+                "ratio_naive_over_ours": round(ref / ours, 2),
+                "claim_import_le_3s": ours <= 3.0,
+            }
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+"""The Stats room: Spotify for Artists exports imported into the database, a timeline of any
+stored series with a forecast and its backtested error, the per-series summary table, and
+exports of the chart (PNG) and of the series (CSV, formula cells neutralised).
+
+Imports and forecasts run in worker threads (an import of ten years of 200 songs takes a few
+seconds, a 90-day forecast about one); results come back through queued signals and the window
+keeps redrawing meanwhile. A file whose columns are not recognised opens the column-mapping
+dialog, and is imported with the mapping the user gives.
+
+Keys: ``Ctrl+I`` import, ``Ctrl+Shift+F`` forecast, ``Ctrl+Shift+E`` export the series as CSV.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import N_, _, ngettext
+from app.stats_import import FIELDS, KINDS, ColumnMapping, Layout, MappingError, write_csv
+from app.stats_store import ImportReport, StatsStore
+from ui.live.common import muted
+from ui.theme import theme_colors
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+KIND_LABELS = {"audience": N_("audience"), "song": N_("song"), "playlist": N_("playlist")}
+METRIC_LABELS = {"listeners": N_("listeners"), "streams": N_("streams"),
+                 "followers": N_("followers"), "saves": N_("saves")}  # fmt: skip
+
+
+def _kind(kind: str) -> str:
+    return _(KIND_LABELS.get(kind, kind))
+
+
+def _epoch(day: date) -> float:
+    return datetime.combine(day, time(12), tzinfo=UTC).timestamp()
+
+
+class _Relay(QObject):
+    """Carries results from worker threads to the GUI thread (queued connections)."""
+
+    imported = Signal(object)  # list[ImportReport]
+    forecast_done = Signal(object, object)  # (series key, Forecast or an error message)
+
+
+class MappingDialog(QDialog):
+    """Which column holds what, for a file whose headers were not recognised."""
+
+    def __init__(self, layout: Layout, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stats-mapping-dialog")
+        self.setWindowTitle(_("Columns of {name}").format(name=name))
+        self.layout_info = layout
+        form = QFormLayout(self)
+        form.addRow(muted(QLabel(_("Hookline does not know this layout. Say what each column "
+                                   "holds; columns left on “ignore” are skipped."))))  # fmt: skip
+        self.kind = QComboBox()
+        for kind in KINDS:
+            self.kind.addItem(_kind(kind), kind)
+        form.addRow(_("The file holds:"), self.kind)
+        self.roles: list[QComboBox] = []
+        for index, header in enumerate(layout.headers):
+            combo = QComboBox()
+            combo.addItem(_("ignore"), "")
+            for name in FIELDS:
+                combo.addItem(name, name)
+            sample = ", ".join(row[index] for row in layout.sample[:3] if index < len(row))
+            label = f"{header or _('column {number}').format(number=index + 1)}"
+            combo.setToolTip(_("For example: {values}").format(values=sample[:80]))
+            self.roles.append(combo)
+            form.addRow(label, combo)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.mapping: ColumnMapping | None = None
+
+    def chosen(self) -> ColumnMapping:
+        columns = {str(c.currentData()): i for i, c in enumerate(self.roles) if c.currentData()}
+        return ColumnMapping(self.kind.currentData(), columns)
+
+    def _accept(self) -> None:
+        try:
+            self.mapping = self.chosen()
+        except MappingError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class StatsRoom(QWidget):
+    message = Signal(str)
+
+    def __init__(self, store: StatsStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stats-room")
+        self.store = store
+        self.relay = _Relay()
+        self.relay.imported.connect(self._on_imported)
+        self.relay.forecast_done.connect(self._on_forecast)
+        self.busy = False
+        self.forecast: Any = None
+
+        self.import_button = QPushButton(_("Import CSV…"))
+        self.import_button.setObjectName("stats-import")
+        self.import_button.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_button.setToolTip(_("Import Spotify for Artists exports (Ctrl+I)"))
+        self.series = QComboBox()
+        self.series.setObjectName("stats-series")
+        self.series.setMinimumContentsLength(24)
+        self.series.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.metric = QComboBox()
+        self.metric.setObjectName("stats-metric")
+        self.days = QComboBox()
+        self.days.setObjectName("stats-forecast-days")
+        for n in (30, 90):
+            self.days.addItem(ngettext("{count} day", "{count} days", n).format(count=n), n)
+        self.forecast_button = QPushButton(_("Forecast"))
+        self.forecast_button.setObjectName("stats-forecast")
+        self.forecast_button.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.png_button = QPushButton(_("Save chart…"))
+        self.csv_button = QPushButton(_("Export CSV…"))
+        self.csv_button.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        row = QHBoxLayout()
+        for w in (self.import_button, QLabel(_("Series:")), self.series, self.metric,
+                  QLabel(_("Forecast:")), self.days, self.forecast_button, self.png_button,
+                  self.csv_button):  # fmt: skip
+            row.addWidget(w)
+        row.addStretch(1)
+
+        colors = theme_colors()
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot.setObjectName("stats-plot")
+        self.plot.setBackground(colors.base)
+        item = self.plot.getPlotItem()
+        item.setMenuEnabled(False)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        self.curve = item.plot([], [], pen=pg.mkPen(colors.accent, width=1.5))
+        self.fc_curve = item.plot([], [], pen=pg.mkPen(colors.text, width=1.5,
+                                                         style=Qt.PenStyle.DashLine))  # fmt: skip
+        band = QColor(colors.accent)
+        band.setAlpha(60)
+        self._band_lo = item.plot([], [], pen=None)
+        self._band_hi = item.plot([], [], pen=None)
+        self.band = pg.FillBetweenItem(self._band_lo, self._band_hi, brush=pg.mkBrush(band))
+        item.addItem(self.band)
+        self.forecast_label = muted(QLabel(""))
+        self.forecast_label.setObjectName("stats-forecast-label")
+        empty_text = _("No figures yet. Import a Spotify for Artists export (audience "
+                       "timeline, songs or playlists) with Ctrl+I.")  # fmt: skip
+        self.empty = muted(QLabel(empty_text))
+        self.table = QTableWidget(0, 6)
+        self.table.setObjectName("stats-table")
+        self.table.setHorizontalHeaderLabels(
+            [_("Kind"), _("Name"), _("Metric"), _("From"), _("To"), _("Latest / total")]
+        )
+        self.table.setMaximumHeight(200)
+        self.table.horizontalHeader().setStretchLastSection(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.forecast_label)
+        layout.addWidget(self.table)
+
+        self.import_button.clicked.connect(self.import_dialog)
+        self.series.currentIndexChanged.connect(lambda _i: self._fill_metrics())
+        self.metric.currentIndexChanged.connect(lambda _i: self.show_series())
+        self.forecast_button.clicked.connect(self.start_forecast)
+        self.png_button.clicked.connect(self.export_png_dialog)
+        self.csv_button.clicked.connect(self.export_csv_dialog)
+        self.refresh()
+
+    # -- data --------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the series list and the table from the database."""
+        summaries = self.store.summary()
+        chosen = self.series.currentData()
+        self.series.blockSignals(True)
+        self.series.clear()
+        self._summaries = {(s.kind, s.entity, s.resolution): s for s in summaries}
+        for s in summaries:
+            name = s.entity or _("the artist")
+            self.series.addItem(f"{_kind(s.kind)}: {name}",
+                                (s.kind, s.entity, s.resolution))  # fmt: skip
+        found = self.series.findData(chosen) if chosen is not None else -1
+        self.series.setCurrentIndex(max(0, found))
+        self.series.blockSignals(False)
+        self.table.setRowCount(0)
+        for s in summaries:
+            for metric, m in s.metrics.items():
+                r = self.table.rowCount()
+                self.table.insertRow(r)
+                latest = f"{m.latest:,.0f} / {m.total:,.0f}"
+                for c, value in enumerate((_kind(s.kind), s.entity or "—",
+                                           _(METRIC_LABELS.get(metric, metric)),
+                                           m.first_day.isoformat(),
+                                           m.last_day.isoformat(), latest)):  # fmt: skip
+                    self.table.setItem(r, c, QTableWidgetItem(value))
+        has = bool(summaries)
+        self.empty.setVisible(not has)
+        for w in (self.series, self.metric, self.forecast_button, self.png_button,
+                  self.csv_button):  # fmt: skip
+            w.setEnabled(has)
+        self._fill_metrics()
+
+    def _fill_metrics(self) -> None:
+        key = self.series.currentData()
+        summary = self._summaries.get(key) if key else None
+        chosen = self.metric.currentData()
+        self.metric.blockSignals(True)
+        self.metric.clear()
+        for name in summary.metrics if summary else ():
+            self.metric.addItem(_(METRIC_LABELS.get(name, name)), name)
+        found = self.metric.findData(chosen) if chosen is not None else -1
+        self.metric.setCurrentIndex(max(0, found))
+        self.metric.blockSignals(False)
+        self.show_series()
+
+    def current_series(self) -> list[tuple[date, float]]:
+        key, metric = self.series.currentData(), self.metric.currentData()
+        if not key or not metric:
+            return []
+        kind, entity, resolution = key
+        return self.store.series(kind, entity, metric, resolution=resolution)
+
+    def show_series(self) -> None:
+        points = self.current_series()
+        x = np.array([_epoch(d) for d, _v in points], dtype=np.float64)
+        y = np.array([v for _d, v in points], dtype=np.float64)
+        self.curve.setData(x, y)
+        self._clear_forecast()
+        self._fit_view()
+
+    def _fit_view(self) -> None:
+        """Frame the series and the forecast (the empty band items would pull in 1970)."""
+        xs = [c.xData for c in (self.curve, self.fc_curve) if c.xData is not None and len(c.xData)]
+        ys = [c.yData for c in (self.curve, self._band_hi) if c.yData is not None and len(c.yData)]
+        if not xs:
+            return
+        item = self.plot.getPlotItem()
+        item.setXRange(min(float(x[0]) for x in xs), max(float(x[-1]) for x in xs), padding=0.02)
+        top = max(float(np.nanmax(y)) for y in ys)
+        item.setYRange(0.0, top if top > 0 else 1.0, padding=0.05)
+
+    def _clear_forecast(self) -> None:
+        self.forecast = None
+        for c in (self.fc_curve, self._band_lo, self._band_hi):
+            c.setData([], [])
+        self.forecast_label.setText("")
+
+    # -- importing ---------------------------------------------------------------------------
+    def import_dialog(self) -> None:
+        paths, _filter = QFileDialog.getOpenFileNames(
+            self, _("Import Spotify for Artists exports"), "", _("CSV files (*.csv *.txt)")
+        )
+        if paths:
+            self.import_files([Path(p) for p in paths])
+
+    def import_files(self, paths: list[Path], mapping: ColumnMapping | None = None) -> None:
+        """Import in a worker; the results arrive through :attr:`relay`."""
+        if self.busy:
+            self.message.emit(_("An import or a forecast is still running."))
+            return
+        self.busy = True
+        self.message.emit(ngettext("Importing {count} file…", "Importing {count} files…",
+                                   len(paths)).format(count=len(paths)))  # fmt: skip
+
+        def work() -> None:
+            reports: list[Any] = []
+            for path in paths:
+                try:
+                    reports.append(self.store.import_csv(path, mapping))
+                except Exception as exc:  # a database failure: this file is not imported
+                    log.exception("importing %s failed", path)
+                    reports.append(ImportReport(path, "refused", str(exc)))
+            self.relay.imported.emit(reports)
+
+        threading.Thread(target=work, name="stats-import", daemon=True).start()
+
+    def _on_imported(self, reports: list[ImportReport]) -> None:
+        self.busy = False
+        self.last_reports = reports
+        lines = []
+        for report in reports:
+            name = report.path.name
+            if report.status == "imported":
+                lines.append(_("{name}: {added} values added, {updated} updated, {rejected} rows "
+                               "rejected.").format(name=name, added=report.values_added,
+                                                   updated=report.values_updated,
+                                                   rejected=report.rows_rejected))  # fmt: skip
+            elif report.status == "refused":
+                refused = _("{name}: not imported: {reason}")
+                lines.append(refused.format(name=name, reason=report.message))
+        self.refresh()
+        if lines:
+            self.message.emit(" ".join(lines))
+        for report in reports:
+            if report.status == "unknown_layout" and report.layout is not None:
+                self.ask_mapping(report.path, report.layout)
+
+    def ask_mapping(self, path: Path, layout: Layout) -> MappingDialog:
+        dialog = MappingDialog(layout, path.name, self)
+        dialog.accepted.connect(lambda: self.import_files([path], dialog.mapping))
+        dialog.open()
+        self.mapping_dialog = dialog
+        return dialog
+
+    # -- forecasting -------------------------------------------------------------------------
+    def start_forecast(self) -> None:
+        points = self.current_series()
+        if not points or self.busy:
+            return
+        days = int(self.days.currentData())
+        key = (self.series.currentData(), self.metric.currentData(), days)
+        self.busy = True
+        self.forecast_label.setText(_("Forecasting (backtesting the models first)…"))
+
+        def work() -> None:
+            from models.forecast import ForecastError, forecast
+
+            try:
+                result: Any = forecast([d for d, _v in points], [v for _d, v in points], days)
+            except ForecastError as exc:
+                result = str(exc)
+            except Exception as exc:
+                log.exception("the forecast failed")
+                result = str(exc)
+            self.relay.forecast_done.emit(key, result)
+
+        threading.Thread(target=work, name="stats-forecast", daemon=True).start()
+
+    def _on_forecast(self, key: object, result: object) -> None:
+        self.busy = False
+        if key != (self.series.currentData(), self.metric.currentData(),
+                   int(self.days.currentData())):  # fmt: skip
+            return  # the user moved on
+        if isinstance(result, str):
+            self.forecast_label.setText(_("No forecast: {reason}").format(reason=result))
+            return
+        self.forecast = result
+        x = np.array([_epoch(d) for d in result.dates], dtype=np.float64)
+        self.fc_curve.setData(x, np.asarray(result.point, dtype=np.float64))
+        self._band_lo.setData(x, np.asarray(result.lower80, dtype=np.float64))
+        self._band_hi.setData(x, np.asarray(result.upper80, dtype=np.float64))
+        self._fit_view()
+        chosen = result.chosen
+        self.forecast_label.setText(
+            _("Forecast: {model}. Backtested error (wMAPE over {origins} rolling origins): "
+              "{error}; the 80-percent band held {coverage} of the actual days.").format(
+                model=result.model, origins=chosen.origins,
+                error=f"{chosen.wmape:.1f} %" if np.isfinite(chosen.wmape) else "—",
+                coverage=f"{chosen.coverage80:.0%}" if np.isfinite(chosen.coverage80) else "—",
+            )
+        )  # fmt: skip
+
+    # -- exports -----------------------------------------------------------------------------
+    def export_png(self, path: Path) -> bool:
+        return bool(self.plot.grab().save(str(path)))
+
+    def export_png_dialog(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(self, _("Save chart"), "stats.png",
+                                                    _("PNG images (*.png)"))  # fmt: skip
+        if path and not self.export_png(Path(path)):
+            self.message.emit(_("The chart could not be saved to {path}.").format(path=path))
+
+    def export_csv(self, path: Path) -> None:
+        key, metric = self.series.currentData(), self.metric.currentData()
+        rows: list[list[object]] = [["date", "kind", "name", "metric", "value"]]
+        for day, value in self.current_series():
+            rows.append([day.isoformat(), key[0], key[1], metric, value])
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            write_csv(rows, out)
+
+    def export_csv_dialog(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(self, _("Export series"), "stats.csv",
+                                                    _("CSV files (*.csv)"))  # fmt: skip
+        if not path:
+            return
+        try:
+            self.export_csv(Path(path))
+        except OSError as exc:
+            self.message.emit(_("The series could not be saved: {reason}").format(reason=exc))
+
+
+def install_stats_view(window: MainWindow) -> StatsRoom:
+    room = StatsRoom(StatsStore(window.context.database))
+    window.set_room_widget("stats", room)
+    room.message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+    return room
