@@ -249,3 +249,47 @@ def show(as_json: bool, as_csv: bool, kind: str | None) -> None:
                     latest=format_decimal(m.latest),
                 )
             )
+
+
+@stats.command(help=_("Forecast a stored daily series with prediction intervals and the "
+                      "backtested error of each model."))  # fmt: skip
+@click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True)
+@click.option("--kind", type=click.Choice(["audience", "song", "playlist"]), default="audience",
+              show_default=True)  # fmt: skip
+@click.option("--name", "entity", default="", help=_("The song or playlist (not for audience)."))
+@click.option("--metric", default="streams", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
+def forecast(days: int, kind: str, entity: str, metric: str, as_json: bool) -> None:
+    from app.stats_store import StatsStore
+    from models.forecast import ForecastError
+    from models.forecast import forecast as make_forecast
+
+    database = _open_database()
+    try:
+        points = StatsStore(database).series(kind, entity, metric)
+    finally:
+        database.close()
+    if not points:
+        raise click.ClickException(
+            _("No daily {metric} stored for this {kind}; import an export first.").format(
+                metric=metric, kind=kind
+            )
+        )
+    try:
+        result = make_forecast([d for d, _v in points], [v for _d, v in points], days)
+    except ForecastError as exc:
+        raise click.ClickException(_("No forecast: {reason}").format(reason=str(exc))) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    chosen = result.chosen
+    click.echo(
+        _("Model: {model}; backtested wMAPE {error}, 80-percent band coverage {coverage}.").format(
+            model=result.model,
+            error=f"{chosen.wmape:.1f} %",
+            coverage=f"{chosen.coverage80:.0%}",
+        )
+    )
+    for day, point, lo, hi in zip(result.dates, result.point, result.lower80, result.upper80,
+                                  strict=True):  # fmt: skip
+        click.echo(f"{day.isoformat()}  {point:12,.0f}  [{lo:,.0f} – {hi:,.0f}]")

@@ -101,3 +101,32 @@ def test_show_text(tmp_path: Path) -> None:
 def test_help_lists_the_mapping_syntax() -> None:
     result = CliRunner().invoke(stats, ["import", "--help"])
     assert "kind=song,date=Day" in result.output
+
+
+def test_forecast_a_stored_series(tmp_path: Path) -> None:
+    import csv as _csv
+    import math
+    from datetime import date, timedelta
+
+    from click.testing import CliRunner
+
+    from app.stats_cli import stats
+
+    path = tmp_path / "audience.csv"
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = _csv.writer(out)
+        writer.writerow(["date", "streams"])
+        for i in range(120):
+            value = round(500 * (1 + 0.2 * math.sin(2 * math.pi * i / 7)))
+            writer.writerow([(date(2025, 1, 1) + timedelta(days=i)).isoformat(), value])
+    runner = CliRunner()
+    assert runner.invoke(stats, ["import", str(path)]).exit_code == 0
+    result = runner.invoke(stats, ["forecast", "--days", "14", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    days = data["days"]
+    assert len(days) == 14 and days[0]["date"] == "2025-05-01"
+    assert all(d["lower80"] <= d["point"] <= d["upper80"] for d in days)
+    assert data["model"] in {b["model"] for b in data["backtest"]}
+    result = runner.invoke(stats, ["forecast", "--kind", "song", "--name", "nothing"])
+    assert result.exit_code == 1 and "import an export first" in result.output
