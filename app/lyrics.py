@@ -30,7 +30,9 @@ __all__ = [  # the ui reaches the scan types through here, never models/ directl
     "SheetScan", "lyric_languages", "melody_from_midi", "melody_from_notes", "meter_beats",
     "project_melodies", "supported_language",
 ]  # fmt: skip
-MAX_TEXT_CHARS = 1_000_000  # longer pastes are scanned up to here
+MAX_TEXT_CHARS = 1_000_000
+_SHARED: dict[str, Any] = {}  # see LyricsTools: read-only models shared by the process
+_SHARED_LOCK = threading.Lock()  # longer pastes are scanned up to here
 
 
 class LyricsError(Exception):
@@ -171,31 +173,36 @@ class LyricsTools:
             )
         self.language = language
         self.cache_dir = cache_dir
-        self._lock = threading.Lock()
-        self._pronouncer: Pronouncer | None = None
-        self._rhymes: Any = None
-        self._lines: Any = None
 
     # -- loading -----------------------------------------------------------------------------
+    # The dictionary, the rhyme index and the line model are read-only once built and take
+    # seconds to load: every LyricsTools of the process shares one of each (per language for
+    # the dictionary). The first caller loads; others wait on the lock.
     @property
     def pronouncer(self) -> Pronouncer:
-        with self._lock:
-            if self._pronouncer is None:
-                self._pronouncer = _load_pronouncer(self.language)
-            return self._pronouncer
+        key = f"pronouncer:{self.language}"
+        found = _SHARED.get(key)  # loaded: no lock (a load of something else may hold it)
+        if found is None:
+            with _SHARED_LOCK:
+                if key not in _SHARED:
+                    _SHARED[key] = _load_pronouncer(self.language)
+                found = _SHARED[key]
+        assert isinstance(found, Pronouncer)
+        return found
 
     @property
     def ready(self) -> bool:
         """The dictionary is loaded: scanning will not wait for it."""
-        return self._pronouncer is not None
+        return f"pronouncer:{self.language}" in _SHARED
 
     @property
     def rhymes_ready(self) -> bool:
-        return self._rhymes is not None
+        return "rhymes" in _SHARED
 
     def warm_up(self) -> None:
         """Load the dictionary (and the G2P), the rhyme index and the line model now rather
-        than on the first request (from a worker thread: each takes a second or two)."""
+        than on the first request (from a worker thread: each takes a second or two; nothing
+        when they are loaded already)."""
         try:
             self.pronouncer.pronounce("warm")
             _ = self.rhyme_index
@@ -206,30 +213,35 @@ class LyricsTools:
     @property
     def line_model(self) -> Any:
         """The shipped line model (:class:`models.lyrics.lines.LineModel`), loaded once."""
-        with self._lock:
-            if self._lines is None:
+        if "lines" in _SHARED:
+            return _SHARED["lines"]
+        with _SHARED_LOCK:
+            if "lines" not in _SHARED:
                 from models.lyrics.lines import LineModel
 
                 try:
-                    self._lines = LineModel.load()
+                    _SHARED["lines"] = LineModel.load()
                 except (OSError, ValueError, KeyError) as exc:
                     raise LyricsError(
                         _("The line model could not be loaded: {reason}").format(reason=str(exc))
                     ) from exc
-            return self._lines
+            return _SHARED["lines"]
 
     @property
     def rhyme_index(self) -> Any:
-        """The rhyme index (:class:`models.lyrics.rhymes.RhymeIndex`), loaded once."""
-        with self._lock:
-            if self._rhymes is None:
+        """The rhyme index (:class:`models.lyrics.rhymes.RhymeIndex`), loaded once (from the
+        cache folder of the first LyricsTools that asks, or built there)."""
+        if "rhymes" in _SHARED:
+            return _SHARED["rhymes"]
+        with _SHARED_LOCK:
+            if "rhymes" not in _SHARED:
                 from models.lyrics.rhymes import RhymeIndex
 
                 if self.cache_dir is None:
-                    self._rhymes = RhymeIndex()
+                    _SHARED["rhymes"] = RhymeIndex()
                 else:
-                    self._rhymes = RhymeIndex.cached(self.cache_dir / "lyrics")
-            return self._rhymes
+                    _SHARED["rhymes"] = RhymeIndex.cached(self.cache_dir / "lyrics")
+            return _SHARED["rhymes"]
 
     # -- rhymes ------------------------------------------------------------------------------
     def rhymes(

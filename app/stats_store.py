@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select, text
 
@@ -456,3 +456,19 @@ def import_files(
 
 
 __all__ = ["ImportReport", "SeriesSummary", "StatsStore", "detect", "import_files"]
+
+
+class ForecastFailed(Exception):
+    """No forecast for this series; the message says why."""
+
+
+def forecast_points(points: list[tuple[date, float]], days: int) -> Any:
+    """A forecast (:class:`models.forecast.Forecast`) of a stored daily series, for the GUI's
+    worker thread and the command line; :class:`ForecastFailed` when the series cannot be
+    forecast (too short, too sparse...)."""
+    from models.forecast import ForecastError, forecast
+
+    try:
+        return forecast([d for d, _v in points], [v for _d, v in points], days)
+    except ForecastError as exc:
+        raise ForecastFailed(str(exc)) from exc

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from app.i18n import N_, _, ngettext
 from app.stats_import import FIELDS, KINDS, ColumnMapping, Layout, MappingError, write_csv
-from app.stats_store import ImportReport, StatsStore
+from app.stats_store import ForecastFailed, ImportReport, StatsStore, forecast_points
 from ui.live.common import muted
 from ui.theme import theme_colors
 
@@ -352,11 +352,9 @@ class StatsRoom(QWidget):
         self.forecast_label.setText(_("Forecasting (backtesting the models first)…"))
 
         def work() -> None:
-            from models.forecast import ForecastError, forecast
-
             try:
-                result: Any = forecast([d for d, _v in points], [v for _d, v in points], days)
-            except ForecastError as exc:
+                result: Any = forecast_points(points, days)
+            except ForecastFailed as exc:
                 result = str(exc)
             except Exception as exc:
                 log.exception("the forecast failed")
