@@ -106,7 +106,13 @@ class Pronouncer:
             word = key if key.isascii() else _fold_latin(key)  # naïve → naive
             said_e = word != key and key.endswith("é")  # café, rosé: the é is a vowel
             found = self.entries.get(word)
-            if found and not (said_e and not ph.is_vowel(found[0][-1])):  # rosé is not rose
+            # rosé is not rose; "sh", "hmm", "psst" have no vowel in CMUdict: they are counted
+            # by hyphenation (one syllable) rather than as a word of none
+            if (
+                found
+                and ph.syllables(found[0]) > 0
+                and not (said_e and not ph.is_vowel(found[0][-1]))
+            ):
                 return _from_phones(key, tuple(found[0]), "cmudict")
             if word.endswith("'s") and self.entries.get(word[:-2]):
                 stem = tuple(self.entries[word[:-2]][0])
