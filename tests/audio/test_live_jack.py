@@ -171,8 +171,9 @@ def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
 def test_ebu_tone_reads_minus_23_lufs(engine: LiveEngine, player: Player) -> None:
     # A JACK xrun (the Python test player missing its cycle on a loaded machine) puts a real
     # step into the signal, and a step has inter-sample overshoot that the true-peak meter is
-    # right to report. Measure again, up to twice, when the run saw an xrun.
-    for _ in range(3):
+    # right to report. Measure again, up to four times, when the run saw an xrun (a busy
+    # shared machine once put xruns into three runs in a row).
+    for _ in range(5):
         readings = play_and_collect(
             engine, player, "ebu", settle=0.5, seconds=3.5, reset=True, peak_dbfs=-23.0
         )
