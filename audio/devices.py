@@ -110,6 +110,16 @@ def find_output_device(name_or_index: str | int | None) -> AudioDevice | None:
     return _find_device(name_or_index, output=True)
 
 
+def find_jack_device(output: bool) -> AudioDevice | None:
+    """PortAudio's JACK device that can play (``output``) or record, or None without JACK."""
+    from audio.jack_ports import JACK_HOST_API
+
+    channels = (lambda d: d.max_output_channels) if output else (lambda d: d.max_input_channels)
+    return next(
+        (d for d in list_audio_devices() if d.host_api == JACK_HOST_API and channels(d) > 0), None
+    )
+
+
 def _find_device(name_or_index: str | int | None, output: bool) -> AudioDevice | None:
     devices = [
         d

@@ -20,10 +20,10 @@ from audio.devices import (
     AudioUnavailable,
     _sounddevice,
     find_input_device,
+    find_jack_device,
     find_output_device,
-    list_audio_devices,
 )
-from audio.jack_ports import JACK_HOST_API, JackRouter, JackRoutingError, parse_ports
+from audio.jack_ports import JackRouter, JackRoutingError, parse_ports
 from audio.ring import MIX_PICK, MIX_SUM, FrameRing
 
 log = logging.getLogger(__name__)
@@ -125,14 +125,7 @@ class DeviceInput:
         with PORTAUDIO_LOCK:
             try:
                 if self._jack_sources is not None:
-                    device = next(
-                        (
-                            d
-                            for d in list_audio_devices()
-                            if d.host_api == JACK_HOST_API and d.max_input_channels > 0
-                        ),
-                        None,
-                    )
+                    device = find_jack_device(output=False)
                 else:
                     device = find_input_device(spec.device)
             except AudioUnavailable as exc:

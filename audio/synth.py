@@ -37,10 +37,10 @@ from audio.devices import (
     PORTAUDIO_LOCK,
     AudioUnavailable,
     _sounddevice,
+    find_jack_device,
     find_output_device,
-    list_audio_devices,
 )
-from audio.jack_ports import JACK_HOST_API, JackRouter, JackRoutingError, parse_ports
+from audio.jack_ports import JackRouter, JackRoutingError, parse_ports
 
 log = logging.getLogger(__name__)
 carray: Any = _carray
@@ -183,14 +183,7 @@ class PreviewOutput:
         with PORTAUDIO_LOCK:
             try:
                 if self._jack_targets is not None:
-                    found = next(
-                        (
-                            d
-                            for d in list_audio_devices()
-                            if d.host_api == JACK_HOST_API and d.max_output_channels > 0
-                        ),
-                        None,
-                    )
+                    found = find_jack_device(output=True)
                 else:
                     found = find_output_device(device)
             except AudioUnavailable as exc:
