@@ -168,16 +168,25 @@ def test_vibrato_is_followed(engine: LiveEngine, player: Player) -> None:
     assert len(off) == 0 or off[-1] - off[0] < GLITCH_READINGS, cents[off]  # one glitch at most
 
 
+# A splice of the EBU tone (the loop cut and resumed anywhere, or a block of zeros) has a true
+# peak of at most -21.04 dBTP by our meter (300 random splices): the inter-sample overshoot of one
+# discontinuity. An xrun puts exactly such a splice into what the engine hears.
+SPLICED_TRUE_PEAK_DBTP = -21.0
+
+
 def test_ebu_tone_reads_minus_23_lufs(engine: LiveEngine, player: Player) -> None:
-    # A JACK xrun (the Python test player missing its cycle on a loaded machine) puts a real
-    # step into the signal, and a step has inter-sample overshoot that the true-peak meter is
-    # right to report. Measure again, up to four times, when the run saw an xrun (a busy
-    # shared machine once put xruns into three runs in a row).
+    # A JACK xrun (a client missing its cycle on a loaded machine) puts a real step into the
+    # signal, and a step has inter-sample overshoot that the true-peak meter is right to report.
+    # Measure again, up to four times, when the run saw an xrun. A busy shared machine once put
+    # xruns into all five runs (29 in the last one): then the true peak is held to the overshoot
+    # a splice of this tone can have, and every loudness figure still to ±0.1 LU.
+    clean = False
     for _ in range(5):
         readings = play_and_collect(
             engine, player, "ebu", settle=0.5, seconds=3.5, reset=True, peak_dbfs=-23.0
         )
-        if readings[-1].xruns == readings[0].xruns:
+        clean = readings[-1].xruns == readings[0].xruns
+        if clean:
             break
     context = f"xruns {readings[0].xruns} -> {readings[-1].xruns}"
     last = readings[-1].loudness
@@ -188,7 +197,10 @@ def test_ebu_tone_reads_minus_23_lufs(engine: LiveEngine, player: Player) -> Non
     for value in (last.momentary_lufs, last.short_term_lufs, last.integrated_lufs):
         assert value == pytest.approx(-23.0, abs=0.1), context
         assert value == pytest.approx(reference, abs=0.3), context
-    assert last.true_peak_dbtp == pytest.approx(-23.0, abs=0.3), context
+    if clean:
+        assert last.true_peak_dbtp == pytest.approx(-23.0, abs=0.3), context
+    else:
+        assert -23.3 <= last.true_peak_dbtp <= SPLICED_TRUE_PEAK_DBTP, context
     # peak and RMS per channel: a −23 dBFS sine has an RMS 3.01 dB lower
     assert readings[-1].levels.peak_dbfs[0] == pytest.approx(-23.0, abs=0.2)
     assert readings[-1].levels.rms_dbfs[1] == pytest.approx(-26.0, abs=0.2)
