@@ -123,6 +123,38 @@ OPTIONS: tuple[Option, ...] = (
         N_("MIDI input port to listen to besides Hookline In: empty for none"),
     ),
     Option("midi.output_port", str, "", N_("MIDI output port: empty for Hookline's own port")),
+    Option(
+        "spotify.client_id",
+        str,
+        "",
+        N_("Client ID of your own Spotify app (developer.spotify.com/dashboard)"),
+    ),
+    Option(
+        "spotify.artists",
+        str,
+        "",
+        N_("Spotify artist ids to keep history for, comma-separated: empty for those you follow"),
+    ),
+    Option(
+        "spotify.sync_hours",
+        int,
+        24,
+        N_("Hours between Spotify snapshots"),
+        minimum=1,
+        maximum=24 * 7,
+    ),
+    Option(
+        "spotify.accounts_url",
+        str,
+        "https://accounts.spotify.com",
+        N_("Spotify accounts service (change only for a stand-in server)"),
+    ),
+    Option(
+        "spotify.api_url",
+        str,
+        "https://api.spotify.com/v1/",
+        N_("Spotify Web API address (change only for a stand-in server)"),
+    ),
 )
 OPTIONS_BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
 

@@ -227,3 +227,53 @@ class StatsEntityRow(Base):
     import_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("stats_imports.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class SpotifySnapshotRow(Base):
+    """One Spotify sync (see :mod:`app.spotify.store`)."""
+
+    __tablename__ = "spotify_snapshots"
+    __table_args__ = (
+        Index("ix_spotify_snapshots_taken_at", "taken_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    account_id: Mapped[str] = mapped_column(String(256))
+    account_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    access_level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+
+class SpotifyItemRow(Base):
+    """One artist, album or track as a snapshot saw it; ``followers``/``popularity`` NULL when
+    the reply did not carry them."""
+
+    __tablename__ = "spotify_items"
+    __table_args__ = (
+        PrimaryKeyConstraint("snapshot_id", "kind", "spotify_id", name="pk_spotify_items"),
+        Index("ix_spotify_items_kind_id", "kind", "spotify_id"),
+    )
+
+    snapshot_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("spotify_snapshots.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    spotify_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(1000))
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    followers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    popularity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class SpotifyStateRow(Base):
+    """A small value kept between runs (rate-limit end, last error)."""
+
+    __tablename__ = "spotify_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000))
