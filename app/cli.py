@@ -33,6 +33,7 @@ LAZY_COMMANDS = {
     "lyrics": "app.lyrics_cli:lyrics",
     "midi": "app.midi_cli:midi",
     "progression": "app.progression_cli:progression",
+    "spotify": "app.spotify_cli:spotify",
     "stats": "app.stats_cli:stats",
 }
 

@@ -1,0 +1,491 @@
+"""The Spotify part of the Stats room: sign in and out, the latest snapshot of your artists, a
+followers/popularity history when the API gives them, and the sync schedule.
+
+Every network call (sign-in, sync) runs in a worker thread; results come back through queued
+signals. Sign-in shows a small dialog with a Cancel button while the browser is open; it gives up
+after five minutes. A rate limit shows when the next try is; the last good snapshot stays on
+screen. Fields the app's access level does not get are written out as "not available for this
+API access level", never shown as 0.
+
+Keys: ``Ctrl+Shift+Y`` sync now.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import webbrowser
+from collections.abc import Callable
+from datetime import datetime
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import _
+from app.settings import Settings
+from app.spotify.auth import LoginFailed
+from app.spotify.service import CLIENT_ID_HELP, SpotifyConfig, SpotifyService, SpotifyStatus
+from app.spotify.store import Item, Snapshot
+from app.spotify.sync import SyncReport
+from app.spotify.tokens import TokenStoreUnavailable
+from app.storage import Database
+from ui.live.common import muted
+
+log = logging.getLogger(__name__)
+
+SCHEDULE_CHECK_MS = 60_000
+LOGIN_TIMEOUT_S = 300.0
+
+
+def not_available() -> str:
+    return _("not available for this API access level")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+class _Relay(QObject):
+    login_done = Signal(object)  # None, or the error message
+    sync_progress = Signal(str, float)
+    sync_done = Signal(object)  # SyncReport
+
+
+class ClientIdDialog(QDialog):
+    """First run: what a client id is, where to get one, and a field for it."""
+
+    def __init__(self, current: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("Connect Spotify"))
+        layout = QVBoxLayout(self)
+        text = QLabel(_(CLIENT_ID_HELP))
+        text.setWordWrap(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(text)
+        self.field = QLineEdit(current)
+        self.field.setObjectName("spotify-client-id")
+        self.field.setPlaceholderText(_("Client ID (32 letters and digits)"))
+        layout.addWidget(self.field)
+        self.error = QLabel("")
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(520, 240)
+
+    def value(self) -> str:
+        return self.field.text().strip()
+
+    def _accept(self) -> None:
+        value = self.value()
+        if not value or not value.isalnum() or len(value) > 64:
+            self.error.setText(_("A client id is letters and digits only, as the dashboard shows."))
+            return
+        self.accept()
+
+
+class LoginDialog(QDialog):
+    """Shown while the browser is open; Cancel stops the wait."""
+
+    def __init__(self, cancel: threading.Event, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("Signing in to Spotify"))
+        self.setModal(True)
+        self.cancel_event = cancel
+        layout = QVBoxLayout(self)
+        label = QLabel(
+            _(
+                "Your browser shows Spotify's sign-in page. Allow Hookline access there; this "
+                "window closes by itself. It gives up after five minutes."
+            )
+        )
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        busy = QProgressBar()
+        busy.setRange(0, 0)
+        layout.addWidget(busy)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def reject(self) -> None:
+        self.cancel_event.set()
+        super().reject()
+
+
+class SpotifyPanel(QWidget):
+    message = Signal(str)
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        parent: QWidget | None = None,
+        open_url: Callable[[str], object] = webbrowser.open,
+        login_timeout: float = LOGIN_TIMEOUT_S,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("spotify-panel")
+        self.settings = settings
+        self.database = database
+        self.open_url = open_url
+        self.login_timeout = login_timeout
+        self.service = self._make_service()
+        self.relay = _Relay()
+        self.relay.login_done.connect(self._on_login_done)
+        self.relay.sync_progress.connect(self._on_sync_progress)
+        self.relay.sync_done.connect(self._on_sync_done)
+        self.login_dialog: LoginDialog | None = None
+        self.syncing = False
+        self.snapshot: Snapshot | None = None
+        self.last_report: SyncReport | None = None
+
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("spotify-status")
+        self.status_label.setWordWrap(True)
+        self.limit_label = QLabel("")
+        self.limit_label.setObjectName("spotify-rate-limit")
+        self.limit_label.setWordWrap(True)
+        self.limit_label.setStyleSheet("color: #e0a030;")
+        self.client_button = QPushButton(_("Client ID…"))
+        self.login_button = QPushButton(_("Sign in…"))
+        self.login_button.setObjectName("spotify-login")
+        self.logout_button = QPushButton(_("Sign out"))
+        self.logout_button.setObjectName("spotify-logout")
+        self.sync_button = QPushButton(_("Sync now"))
+        self.sync_button.setObjectName("spotify-sync")
+        self.sync_button.setShortcut(QKeySequence("Ctrl+Shift+Y"))
+        self.sync_button.setToolTip(_("Take a snapshot of your Spotify data now (Ctrl+Shift+Y)"))
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        buttons = QHBoxLayout()
+        for w in (self.client_button, self.login_button, self.logout_button, self.sync_button):
+            buttons.addWidget(w)
+        buttons.addWidget(self.progress, 1)
+
+        self.artists = self._table(
+            "spotify-artists",
+            [_("Artist"), _("Followers"), _("Popularity"), _("Albums"), _("Tracks")],
+        )
+        self.top_artists = self._table(
+            "spotify-top-artists", [_("#"), _("Artist"), _("Popularity")]
+        )
+        self.top_tracks = self._table(
+            "spotify-top-tracks", [_("#"), _("Track"), _("Artists"), _("Popularity")]
+        )
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.artists, _("Your artists"))
+        self.tabs.addTab(self.top_artists, _("Your top artists"))
+        self.tabs.addTab(self.top_tracks, _("Your top tracks"))
+        self.history = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+        self.history.setObjectName("spotify-history")
+        self.history.setMinimumHeight(160)
+        self.history.showGrid(x=True, y=True, alpha=0.2)
+        self.history_curve = self.history.plot([], [], pen=pg.mkPen("#1db954", width=2), symbol="o")
+        self.history_note = QLabel("")
+        self.history_note.setObjectName("spotify-history-note")
+        muted(self.history_note)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.history_note)
+        lower_layout.addWidget(self.history, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.tabs)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.limit_label)
+        layout.addLayout(buttons)
+        layout.addWidget(split, 1)
+
+        self.client_button.clicked.connect(self.ask_client_id)
+        self.login_button.clicked.connect(self.start_login)
+        self.logout_button.clicked.connect(self.logout)
+        self.sync_button.clicked.connect(self.start_sync)
+        self.artists.itemSelectionChanged.connect(self.show_history)
+        self.schedule = QTimer(self)
+        self.schedule.setInterval(SCHEDULE_CHECK_MS)
+        self.schedule.timeout.connect(self.sync_if_due)
+        self.schedule.start()
+        self.refresh()
+
+    def _table(self, name: str, headers: list[str]) -> QTableWidget:
+        table = QTableWidget(0, len(headers))
+        table.setObjectName(name)
+        table.setHorizontalHeaderLabels(headers)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        table.setSortingEnabled(True)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    def _make_service(self) -> SpotifyService:
+        return SpotifyService(self.database, SpotifyConfig.from_settings(self.settings.get))
+
+    # State shown
+
+    def refresh(self) -> None:
+        state = self.service.status()
+        self._show_status(state)
+        self.snapshot = self.service.latest()
+        self._fill_tables()
+
+    def _show_status(self, state: SpotifyStatus) -> None:
+        if not state.configured:
+            text = _("Connect your Spotify account: set your app's Client ID first.")
+        elif state.keyring_problem:
+            text = state.keyring_problem
+        elif state.signed_in:
+            text = _("Signed in to Spotify. Last snapshot: {time}. Next: {next}.").format(
+                time=_when(state.last_sync), next=_when(state.next_sync)
+            )
+        else:
+            text = _("Not signed in. Last snapshot: {time}.").format(time=_when(state.last_sync))
+        if state.access_level == "development":
+            text += " " + _(
+                "This app is in Spotify's development mode: followers and popularity are "
+                "not available for this API access level."
+            )
+        self.status_label.setText(text)
+        if state.blocked_until:
+            self.limit_label.setText(
+                _("Spotify asked Hookline to wait: the next try is after {time}.").format(
+                    time=_when(state.blocked_until)
+                )
+                + (
+                    " " + _("(request quota used up)")
+                    if state.block_reason == "QUOTA_EXCEEDED"
+                    else ""
+                )
+            )
+        elif state.last_error:
+            self.limit_label.setText(_("Last problem: {message}").format(message=state.last_error))
+        else:
+            self.limit_label.setText("")
+        self.limit_label.setVisible(bool(self.limit_label.text()))
+        self.login_button.setEnabled(
+            state.configured and not state.signed_in and not state.keyring_problem
+        )
+        self.logout_button.setEnabled(state.signed_in)
+        self.sync_button.setEnabled(state.signed_in and not self.syncing)
+
+    @staticmethod
+    def _cell(value: object, sort_key: float | None = None) -> QTableWidgetItem:
+        if value is None:
+            item = QTableWidgetItem(not_available())
+            item.setForeground(Qt.GlobalColor.gray)
+            item.setData(Qt.ItemDataRole.UserRole, -1.0)
+            return item
+        item = QTableWidgetItem(str(value))
+        if isinstance(value, int):
+            item.setData(Qt.ItemDataRole.DisplayRole, value)
+        return item
+
+    def _fill(self, table: QTableWidget, rows: list[list[object]], ids: list[str]) -> None:
+        table.setSortingEnabled(False)
+        table.setRowCount(len(rows))
+        for r, (row, sid) in enumerate(zip(rows, ids, strict=True)):
+            for c, value in enumerate(row):
+                item = self._cell(value)
+                item.setData(Qt.ItemDataRole.UserRole + 1, sid)
+                table.setItem(r, c, item)
+        table.setSortingEnabled(True)
+        table.resizeColumnsToContents()
+
+    def _fill_tables(self) -> None:
+        snap = self.snapshot
+        artists: list[Item] = snap.of_kind("artist") if snap else []
+        albums: dict[str, int] = {}
+        tracks: dict[str, int] = {}
+        if snap:
+            album_owner = {a.spotify_id: a.parent_id for a in snap.of_kind("album")}
+            for album in snap.of_kind("album"):
+                albums[album.parent_id or ""] = albums.get(album.parent_id or "", 0) + 1
+            for track in snap.of_kind("track"):
+                owner = album_owner.get(track.parent_id or "") or ""
+                tracks[owner] = tracks.get(owner, 0) + 1
+        self._fill(
+            self.artists,
+            [
+                [a.name, a.followers, a.popularity, albums.get(a.spotify_id, 0),
+                 tracks.get(a.spotify_id, 0)]
+                for a in artists
+            ],
+            [a.spotify_id for a in artists],
+        )  # fmt: skip
+        top = snap.of_kind("top_artist") if snap else []
+        self._fill(
+            self.top_artists,
+            [[a.rank, a.name, a.popularity] for a in top],
+            [a.spotify_id for a in top],
+        )
+        top_tracks = snap.of_kind("top_track") if snap else []
+        self._fill(
+            self.top_tracks,
+            [
+                [t.rank, t.name, ", ".join(t.details.get("artists", [])), t.popularity]
+                for t in top_tracks
+            ],
+            [t.spotify_id for t in top_tracks],
+        )
+        if artists and not self.artists.selectedItems():
+            self.artists.selectRow(0)
+        self.show_history()
+
+    def show_history(self) -> None:
+        selected = self.artists.selectedItems()
+        if not selected:
+            self.history_curve.setData([], [])
+            self.history_note.setText(
+                _("Sign in and sync to keep a history of your artists' followers.")
+                if self.snapshot is None
+                else _("Choose an artist to see its followers over time.")
+            )
+            return
+        sid = str(selected[0].data(Qt.ItemDataRole.UserRole + 1))
+        name = self.artists.item(selected[0].row(), 0).text()
+        points = self.service.store.history("artist", sid, "followers")
+        if not points:
+            self.history_curve.setData([], [])
+            self.history_note.setText(
+                _("Followers of {name}: {note}").format(name=name, note=not_available())
+            )
+            return
+        x = [t.timestamp() for t, _v in points]
+        y = [float(v) for _t, v in points]
+        self.history_curve.setData(x, y)
+        self.history.enableAutoRange()
+        self.history_note.setText(
+            _("Followers of {name}, {count} snapshots").format(name=name, count=len(points))
+        )
+
+    # Actions
+
+    def ask_client_id(self) -> ClientIdDialog:
+        dialog = ClientIdDialog(str(self.settings.get("spotify.client_id")), self)
+
+        def accepted() -> None:
+            self.set_client_id(dialog.value())
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        return dialog
+
+    def set_client_id(self, value: str) -> None:
+        self.settings.set("spotify.client_id", value)
+        self.settings.save()
+        self.service = self._make_service()
+        self.refresh()
+
+    def start_login(self) -> ClientIdDialog | LoginDialog:
+        if not self.service.config.client_id:
+            return self.ask_client_id()
+        cancel = threading.Event()
+        self.login_dialog = LoginDialog(cancel, self)
+        self.login_dialog.open()
+        service = self.service
+
+        def work() -> None:
+            try:
+                service.login(self.open_url, timeout=self.login_timeout, cancel=cancel)
+            except (LoginFailed, TokenStoreUnavailable) as exc:
+                self.relay.login_done.emit(str(exc))
+            except Exception as exc:
+                log.exception("Spotify sign-in failed")
+                self.relay.login_done.emit(
+                    _("Sign-in failed: {error}").format(error=type(exc).__name__)
+                )
+            else:
+                self.relay.login_done.emit(None)
+
+        threading.Thread(target=work, name="spotify-login", daemon=True).start()
+        return self.login_dialog
+
+    def _on_login_done(self, error: str | None) -> None:
+        if self.login_dialog is not None:
+            self.login_dialog.done(0)
+            self.login_dialog = None
+        self.refresh()
+        if error:
+            self.message.emit(error)
+            self.limit_label.setText(error)
+            self.limit_label.setVisible(True)
+            return
+        self.message.emit(_("Signed in to Spotify."))
+        self.start_sync()
+
+    def logout(self) -> None:
+        try:
+            self.service.logout()
+        except TokenStoreUnavailable as exc:
+            self.message.emit(str(exc))
+        self.message.emit(_("Signed out of Spotify; your saved history stays."))
+        self.refresh()
+
+    def sync_if_due(self) -> bool:
+        if self.syncing or not self.service.sync_due():
+            return False
+        try:
+            signed_in = self.service.cache.has_token()
+        except TokenStoreUnavailable:
+            return False
+        return signed_in and self.start_sync()
+
+    def start_sync(self) -> bool:
+        if self.syncing:
+            return False
+        self.syncing = True
+        self.sync_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        service = self.service
+
+        def work() -> None:
+            try:
+                report = service.sync(progress=self.relay.sync_progress.emit)
+            except Exception as exc:
+                log.exception("Spotify sync failed")
+                report = SyncReport(
+                    "unavailable", _("The sync failed: {error}").format(error=type(exc).__name__)
+                )
+            self.relay.sync_done.emit(report)
+
+        threading.Thread(target=work, name="spotify-sync", daemon=True).start()
+        return True
+
+    def _on_sync_progress(self, what: str, fraction: float) -> None:
+        self.progress.setValue(round(100 * fraction))
+        self.progress.setFormat(what[:80])
+
+    def _on_sync_done(self, report: SyncReport) -> None:
+        self.syncing = False
+        self.last_report = report
+        self.progress.setVisible(False)
+        self.refresh()
+        self.message.emit(report.message)
