@@ -312,7 +312,11 @@ class SpotifyGateway:
         return list(self._pages(self._call(self._client.album_tracks, album_id, limit=50)))[:limit]
 
     def artist_top_tracks(self, artist_id: str) -> list[dict[str, Any]]:
-        reply = self._call(self._client.artist_top_tracks, artist_id)
+        # spotipy's artist_top_tracks() warns that Spotify deprecated the operation; it still
+        # answers for extended-quota apps (and 403 in development mode), so call it directly.
+        reply = self._call(
+            self._client._get, f"artists/{artist_id}/top-tracks", market="from_token"
+        )
         tracks = reply.get("tracks")
         if not isinstance(tracks, list):
             raise BadReply(_("Spotify sent a reply Hookline could not read."))
