@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import _
+from app.i18n import _, format_decimal
 from app.settings import Settings
 from app.spotify.auth import LoginFailed
 from app.spotify.service import CLIENT_ID_HELP, SpotifyConfig, SpotifyService, SpotifyStatus
@@ -59,6 +59,19 @@ def not_available() -> str:
 
 def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+class _SortItem(QTableWidgetItem):
+    """A cell shown as formatted text and sorted by its number."""
+
+    def __init__(self, text: str, key: float) -> None:
+        super().__init__(text)
+        self.key = key
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, _SortItem):
+            return self.key < other.key
+        return super().__lt__(other)
 
 
 class _Relay(QObject):
@@ -201,7 +214,9 @@ class SpotifyPanel(QWidget):
         self.history.setObjectName("spotify-history")
         self.history.setMinimumHeight(160)
         self.history.showGrid(x=True, y=True, alpha=0.2)
-        self.history_curve = self.history.plot([], [], pen=pg.mkPen("#1db954", width=2), symbol="o")
+        self.history_curve = self.history.plot(
+            [], [], pen=pg.mkPen("#1db954", width=2), symbol="o", symbolBrush="#1db954"
+        )
         self.history_note = QLabel("")
         self.history_note.setObjectName("spotify-history-note")
         muted(self.history_note)
@@ -241,6 +256,7 @@ class SpotifyPanel(QWidget):
         table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         table.setSortingEnabled(True)
+        table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         table.verticalHeader().setVisible(False)
         table.horizontalHeader().setStretchLastSection(True)
         return table
@@ -296,16 +312,16 @@ class SpotifyPanel(QWidget):
         self.sync_button.setEnabled(state.signed_in and not self.syncing)
 
     @staticmethod
-    def _cell(value: object, sort_key: float | None = None) -> QTableWidgetItem:
+    def _cell(value: object) -> QTableWidgetItem:
         if value is None:
-            item = QTableWidgetItem(not_available())
+            item: QTableWidgetItem = _SortItem(not_available(), -1.0)
             item.setForeground(Qt.GlobalColor.gray)
-            item.setData(Qt.ItemDataRole.UserRole, -1.0)
             return item
-        item = QTableWidgetItem(str(value))
         if isinstance(value, int):
-            item.setData(Qt.ItemDataRole.DisplayRole, value)
-        return item
+            item = _SortItem(format_decimal(value), float(value))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return item
+        return QTableWidgetItem(str(value))
 
     def _fill(self, table: QTableWidget, rows: list[list[object]], ids: list[str]) -> None:
         table.setSortingEnabled(False)
@@ -318,7 +334,12 @@ class SpotifyPanel(QWidget):
         table.setSortingEnabled(True)
         table.resizeColumnsToContents()
 
+    def _selected_artist(self) -> str | None:
+        selected = self.artists.selectedItems()
+        return str(selected[0].data(Qt.ItemDataRole.UserRole + 1)) if selected else None
+
     def _fill_tables(self) -> None:
+        keep = self._selected_artist()
         snap = self.snapshot
         artists: list[Item] = snap.of_kind("artist") if snap else []
         albums: dict[str, int] = {}
@@ -354,14 +375,20 @@ class SpotifyPanel(QWidget):
             ],
             [t.spotify_id for t in top_tracks],
         )
-        if artists and not self.artists.selectedItems():
-            self.artists.selectRow(0)
+        if artists:
+            rows = [
+                r
+                for r in range(self.artists.rowCount())
+                if self.artists.item(r, 0).data(Qt.ItemDataRole.UserRole + 1) == keep
+            ]
+            self.artists.selectRow(rows[0] if rows else 0)
         self.show_history()
 
     def show_history(self) -> None:
         selected = self.artists.selectedItems()
         if not selected:
             self.history_curve.setData([], [])
+            self.history.setVisible(False)
             self.history_note.setText(
                 _("Sign in and sync to keep a history of your artists' followers.")
                 if self.snapshot is None
@@ -373,6 +400,7 @@ class SpotifyPanel(QWidget):
         points = self.service.store.history("artist", sid, "followers")
         if not points:
             self.history_curve.setData([], [])
+            self.history.setVisible(False)
             self.history_note.setText(
                 _("Followers of {name}: {note}").format(name=name, note=not_available())
             )
@@ -380,6 +408,7 @@ class SpotifyPanel(QWidget):
         x = [t.timestamp() for t, _v in points]
         y = [float(v) for _t, v in points]
         self.history_curve.setData(x, y)
+        self.history.setVisible(True)
         self.history.enableAutoRange()
         self.history_note.setText(
             _("Followers of {name}, {count} snapshots").format(name=name, count=len(points))

@@ -1,0 +1,144 @@
+"""The Stats room's Spotify panel against the stand-in Web API: sign-in with its waiting dialog,
+a sync filling the tables, "not available for this API access level" in development mode, a
+followers history in extended mode, and a 429 with a long Retry-After while the event loop keeps
+ticking. Every response the stand-in sent is checked against openapi.yml at the end."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+
+import keyring
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from app.context import AppContext
+from tests.app.test_spotify_service import browser
+from tests.support.secret_service import InMemoryTestKeyring
+from tests.support.spotify_fake import FakeSpotify, spotify_server  # noqa: F401 (fixture)
+from tests.ui.conftest import save_screenshot
+from ui.stats.spotify_panel import ClientIdDialog, LoginDialog, SpotifyPanel
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[InMemoryTestKeyring]:
+    previous = keyring.get_keyring()
+    backend = InMemoryTestKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def panel(
+    qtbot: QtBot,
+    context: AppContext,
+    spotify_server: FakeSpotify,  # noqa: F811
+    memory_keyring: InMemoryTestKeyring,
+) -> SpotifyPanel:
+    settings = context.settings
+    settings.set("spotify.accounts_url", spotify_server.url)
+    settings.set("spotify.api_url", spotify_server.api_prefix)
+    widget = SpotifyPanel(settings, context.database, open_url=browser, login_timeout=20)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def _ticking() -> tuple[QTimer, list[float]]:
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(10)
+    return timer, ticks
+
+
+def _largest_gap(ticks: list[float]) -> float:
+    return max((b - a for a, b in itertools.pairwise(ticks)), default=99.0)
+
+
+def test_first_run_asks_for_a_client_id_then_signs_in_and_syncs(
+    qtbot: QtBot,
+    panel: SpotifyPanel,
+    spotify_server: FakeSpotify,  # noqa: F811
+) -> None:
+    assert "Client ID" in panel.status_label.text()
+    assert not panel.login_button.isEnabled() and not panel.sync_button.isEnabled()
+    dialog = panel.start_login()
+    assert isinstance(dialog, ClientIdDialog)
+    dialog.field.setText("not valid!")
+    dialog._accept()
+    assert dialog.isVisible() and "letters and digits" in dialog.error.text()
+    dialog.field.setText(spotify_server.client_id.replace("-", ""))
+    dialog.accept()
+    assert panel.settings.get("spotify.client_id") == spotify_server.client_id.replace("-", "")
+    # The stand-in's id has dashes, which the dialog refuses: set it as a setting would.
+    panel.set_client_id(spotify_server.client_id)
+    assert panel.login_button.isEnabled()
+
+    timer, ticks = _ticking()
+    spotify_server.inject("slow", seconds=0.5, path="/api/token")
+    waiting = panel.start_login()
+    assert isinstance(waiting, LoginDialog)
+    qtbot.waitUntil(lambda: panel.snapshot is not None and not panel.syncing, timeout=30000)
+    timer.stop()
+    assert _largest_gap(ticks) < 0.25, "the window froze during sign-in or sync"
+    assert panel.login_dialog is None
+    assert panel.logout_button.isEnabled() and not panel.login_button.isEnabled()
+    assert panel.artists.rowCount() == 3
+    followers = [panel.artists.item(r, 1).text() for r in range(3)]
+    assert followers == ["not available for this API access level"] * 3
+    assert panel.top_artists.rowCount() == 5 and panel.top_tracks.rowCount() > 0
+    assert "development mode" in panel.status_label.text()
+    assert "not available" in panel.history_note.text()
+    save_screenshot(panel, "stats_spotify_development")
+
+
+def test_extended_mode_history_and_a_long_rate_limit(
+    qtbot: QtBot,
+    panel: SpotifyPanel,
+    spotify_server: FakeSpotify,  # noqa: F811
+) -> None:
+    panel.set_client_id(spotify_server.client_id)
+    spotify_server.mode = "extended"
+    panel.service.login(browser, timeout=20)
+    panel.refresh()
+    nova = spotify_server.catalog.big_artist_id
+    for followers in (48_210, 49_000, 51_500):
+        spotify_server.set_artist_stats(nova, followers=followers)
+        assert panel.start_sync()
+        qtbot.waitUntil(lambda: not panel.syncing, timeout=30000)
+        assert panel.last_report is not None and panel.last_report.status == "complete"
+    names = [panel.artists.item(r, 0).text() for r in range(panel.artists.rowCount())]
+    panel.artists.selectRow(names.index("Nova Harbor"))
+    assert "3 snapshots" in panel.history_note.text()
+    y = panel.history_curve.yData
+    assert y is not None and list(y) == [48_210, 49_000, 51_500]
+    save_screenshot(panel, "stats_spotify_extended")
+
+    timer, ticks = _ticking()
+    spotify_server.inject("rate_limit", retry_after=3 * 3600)
+    started = time.monotonic()
+    assert panel.start_sync()
+    qtbot.waitUntil(lambda: not panel.syncing, timeout=10000)
+    timer.stop()
+    assert time.monotonic() - started < 5
+    assert _largest_gap(ticks) < 0.25
+    assert panel.last_report is not None and panel.last_report.status == "rate_limited"
+    assert "next try is after" in panel.limit_label.text() and panel.limit_label.isVisible()
+    # The last good data stays on screen.
+    assert panel.artists.rowCount() == 3
+    assert list(panel.history_curve.yData) == [48_210, 49_000, 51_500]
+    # The schedule does not call Spotify before the Retry-After has passed.
+    calls = len(spotify_server.requests)
+    assert panel.sync_if_due() is False
+    assert len(spotify_server.requests) == calls
+    save_screenshot(panel, "stats_spotify_rate_limited")
+
+    panel.logout()
+    assert panel.login_button.isEnabled() and not panel.sync_button.isEnabled()
+    assert panel.artists.rowCount() == 3  # history stays after signing out
