@@ -72,6 +72,10 @@ def test_the_guard_catches_a_colliding_distribution(tmp_path: Path) -> None:
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evil-pkg\nVersion: 1.0\n")
     (info / "RECORD").write_text("models/__init__.py,,\nevil_pkg-1.0.dist-info/METADATA,,\n")
+    # The listed file exists, as in a real install: once keyring is imported, the
+    # importlib_metadata backport answers distributions() and lists only files that exist.
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
     dists = list(metadata.distributions(path=[str(tmp_path)]))
     assert colliding_distributions(dists) == {"evil-pkg": {"models"}}
 

@@ -123,6 +123,12 @@ def install_stats_when_shown(window: MainWindow) -> None:
     window.room_shown.connect(build)
 
 
+def install_spotify_sync(window: MainWindow) -> None:
+    from ui.stats.spotify_schedule import install_spotify_sync as install
+
+    install(window)
+
+
 def install_create_when_shown(
     window: MainWindow,
     play: Callable[..., None],
@@ -169,6 +175,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         harmony = install_harmony_view(window)  # listens on Hookline In from then on
         install_library_when_shown(window)  # built on first visit: memory for what is used
         install_stats_when_shown(window)
+        install_spotify_sync(window)  # scheduled Spotify snapshots, from 10 s after start
         install_create_when_shown(window, harmony.session.play_clip, harmony.session.played_notes)
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))

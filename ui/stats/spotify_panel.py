@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -40,16 +40,16 @@ from PySide6.QtWidgets import (
 from app.i18n import _, format_decimal
 from app.settings import Settings
 from app.spotify.auth import LoginFailed
-from app.spotify.service import CLIENT_ID_HELP, SpotifyConfig, SpotifyService, SpotifyStatus
+from app.spotify.service import CLIENT_ID_HELP, SpotifyService, SpotifyStatus
 from app.spotify.store import Item, Snapshot
 from app.spotify.sync import SyncReport
 from app.spotify.tokens import TokenStoreUnavailable
 from app.storage import Database
 from ui.live.common import muted
+from ui.stats.spotify_schedule import SpotifySync
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_CHECK_MS = 60_000
 LOGIN_TIMEOUT_S = 300.0
 
 
@@ -76,8 +76,6 @@ class _SortItem(QTableWidgetItem):
 
 class _Relay(QObject):
     login_done = Signal(object)  # None, or the error message
-    sync_progress = Signal(str, float)
-    sync_done = Signal(object)  # SyncReport
 
 
 class ClientIdDialog(QDialog):
@@ -155,6 +153,7 @@ class SpotifyPanel(QWidget):
         parent: QWidget | None = None,
         open_url: Callable[[str], object] = webbrowser.open,
         login_timeout: float = LOGIN_TIMEOUT_S,
+        sync: SpotifySync | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("spotify-panel")
@@ -162,15 +161,14 @@ class SpotifyPanel(QWidget):
         self.database = database
         self.open_url = open_url
         self.login_timeout = login_timeout
-        self.service = self._make_service()
+        self.sync = sync or SpotifySync(settings, database, self)
+        self.sync.started.connect(self._on_sync_started)
+        self.sync.progress.connect(self._on_sync_progress)
+        self.sync.finished.connect(self._on_sync_done)
         self.relay = _Relay()
         self.relay.login_done.connect(self._on_login_done)
-        self.relay.sync_progress.connect(self._on_sync_progress)
-        self.relay.sync_done.connect(self._on_sync_done)
         self.login_dialog: LoginDialog | None = None
-        self.syncing = False
         self.snapshot: Snapshot | None = None
-        self.last_report: SyncReport | None = None
 
         self.status_label = QLabel("")
         self.status_label.setObjectName("spotify-status")
@@ -242,10 +240,6 @@ class SpotifyPanel(QWidget):
         self.logout_button.clicked.connect(self.logout)
         self.sync_button.clicked.connect(self.start_sync)
         self.artists.itemSelectionChanged.connect(self.show_history)
-        self.schedule = QTimer(self)
-        self.schedule.setInterval(SCHEDULE_CHECK_MS)
-        self.schedule.timeout.connect(self.sync_if_due)
-        self.schedule.start()
         self.refresh()
 
     def _table(self, name: str, headers: list[str]) -> QTableWidget:
@@ -261,8 +255,17 @@ class SpotifyPanel(QWidget):
         table.horizontalHeader().setStretchLastSection(True)
         return table
 
-    def _make_service(self) -> SpotifyService:
-        return SpotifyService(self.database, SpotifyConfig.from_settings(self.settings.get))
+    @property
+    def service(self) -> SpotifyService:
+        return self.sync.service
+
+    @property
+    def syncing(self) -> bool:
+        return self.sync.running
+
+    @property
+    def last_report(self) -> SyncReport | None:
+        return self.sync.last_report
 
     # State shown
 
@@ -429,7 +432,7 @@ class SpotifyPanel(QWidget):
     def set_client_id(self, value: str) -> None:
         self.settings.set("spotify.client_id", value)
         self.settings.save()
-        self.service = self._make_service()
+        self.sync.reload()
         self.refresh()
 
     def start_login(self) -> ClientIdDialog | LoginDialog:
@@ -478,43 +481,21 @@ class SpotifyPanel(QWidget):
         self.refresh()
 
     def sync_if_due(self) -> bool:
-        if self.syncing or not self.service.sync_due():
-            return False
-        try:
-            signed_in = self.service.cache.has_token()
-        except TokenStoreUnavailable:
-            return False
-        return signed_in and self.start_sync()
+        return self.sync.sync_if_due()
 
     def start_sync(self) -> bool:
-        if self.syncing:
-            return False
-        self.syncing = True
+        return self.sync.start()
+
+    def _on_sync_started(self) -> None:
         self.sync_button.setEnabled(False)
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        service = self.service
-
-        def work() -> None:
-            try:
-                report = service.sync(progress=self.relay.sync_progress.emit)
-            except Exception as exc:
-                log.exception("Spotify sync failed")
-                report = SyncReport(
-                    "unavailable", _("The sync failed: {error}").format(error=type(exc).__name__)
-                )
-            self.relay.sync_done.emit(report)
-
-        threading.Thread(target=work, name="spotify-sync", daemon=True).start()
-        return True
 
     def _on_sync_progress(self, what: str, fraction: float) -> None:
         self.progress.setValue(round(100 * fraction))
         self.progress.setFormat(what[:80])
 
     def _on_sync_done(self, report: SyncReport) -> None:
-        self.syncing = False
-        self.last_report = report
         self.progress.setVisible(False)
         self.refresh()
         self.message.emit(report.message)
