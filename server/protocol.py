@@ -1,0 +1,166 @@
+"""The team-sync wire protocol, shared by the server and the desktop client (app/sync).
+
+Everything here is pure Python (no FastAPI, no pycrdt), so both sides import it.
+
+HTTP, JSON for everything but update batches. Errors are ``{"error": {"code": CODE,
+"message": TEXT}}`` with one of :data:`ERROR_CODES`. Authentication is ``Authorization: Bearer
+<access token>``; access tokens are short-lived, refresh tokens rotate on every use.
+
+Endpoints (all under :data:`API_PREFIX`)::
+
+    POST   /auth/register                {email, password, name}        -> 201 {user_id}
+    POST   /auth/login                   {email, password}              -> {access_token,
+                                                 access_expires_in, refresh_token, user_id}
+    POST   /auth/refresh                 {refresh_token}                -> same as login (rotated)
+    POST   /auth/logout                  {refresh_token}                -> 204
+    GET    /me                                                          -> {user_id, email, name}
+    POST   /teams                        {name}                         -> 201 {team_id}
+    GET    /teams                                                       -> {teams: [{team_id,
+                                                                           name, role}]}
+    GET    /teams/{team_id}/members                                     -> {members: [{user_id,
+                                                                           name, role}]}
+    PUT    /teams/{team_id}/members/{user_id}   {role}   (owner)        -> 204
+    DELETE /teams/{team_id}/members/{user_id}            (owner)        -> 204
+    POST   /teams/{team_id}/invitations  {role, expires_in_s} (owner)   -> 201 {token}
+    POST   /invitations/{token}/accept                                  -> {team_id, role}
+    POST   /teams/{team_id}/projects     {project_id, name} (editor+)   -> 201 {project_id}
+    GET    /teams/{team_id}/projects                                    -> {projects: [{project_id,
+                                                                           name, revision}]}
+    POST   /projects/{project_id}/updates   body: encode_push(...)  (editor+)
+                                         -> {first_revision, revision, count}
+    GET    /projects/{project_id}/updates?after=REV&wait=SECONDS  (viewer+)
+                                         -> body: encode_pull(...), headers REVISION_HEADER
+                                            (the project's newest revision) and, when the
+                                            answer starts with a compacted snapshot,
+                                            COMPACTED_HEADER (the snapshot's revision)
+    PUT    /teams/{team_id}/blobs/{sha256}  raw bytes (editor+)         -> 201 {sha256, size}
+    GET    /teams/{team_id}/blobs/{sha256}                  (viewer+)   -> raw bytes
+    GET    /teams/{team_id}/activity?days=N                 (viewer+)   -> {days: [...]}
+
+Revisions of one project are 1, 2, 3, ... with no gaps, committed in order; a pull returns every
+revision after ``after`` (or, when ``after`` is older than the last compaction, the compacted
+snapshot first, then what came after it). ``wait`` > 0 makes the pull wait up to that many seconds
+(at most :data:`MAX_WAIT_S`) for a revision after ``after`` before answering with none. A push is
+idempotent in effect (Yjs updates are), so a client resends its outbox until a revision comes back.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Sequence
+
+PROTOCOL_VERSION = 1
+API_PREFIX = "/v1"
+UPDATES_CONTENT_TYPE = "application/vnd.hookline.updates"
+REVISION_HEADER = "X-Hookline-Revision"
+COMPACTED_HEADER = "X-Hookline-Compacted"
+
+MAX_PUSH_BYTES = 8 * 1024 * 1024
+MAX_UPDATE_BYTES = 4 * 1024 * 1024
+MAX_UPDATES_PER_PUSH = 1000
+MAX_PULL_BYTES = 16 * 1024 * 1024  # a pull answers with at most this much; ask again for more
+MAX_WAIT_S = 30.0
+MAX_BLOB_BYTES = 512 * 1024 * 1024
+ACCESS_TOKEN_TTL_S = 15 * 60
+REFRESH_TOKEN_TTL_S = 30 * 24 * 3600
+
+ROLES = ("viewer", "editor", "owner")
+ERROR_CODES = (
+    "bad_request",  # malformed JSON or parameters
+    "unauthenticated",  # no, unknown, expired or revoked token; wrong password
+    "forbidden",  # authenticated, but the role does not allow it
+    "not_found",  # no such team/project/blob, or not visible to this user
+    "conflict",  # already exists (email, project id)
+    "too_large",  # over a MAX_* limit
+    "bad_update",  # a Yjs update that does not decode or belongs elsewhere
+    "bad_hash",  # blob bytes do not match the sha256 in the path
+    "gone",  # invitation used or expired
+    "rate_limited",  # too many login attempts; Retry-After says when to try again
+)
+
+_PUSH_MAGIC = b"HLU1"
+_PULL_MAGIC = b"HLR1"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ProtocolError(ValueError):
+    """A body or parameter that does not follow this protocol."""
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def is_sha256(text: str) -> bool:
+    return bool(_SHA256.match(text))
+
+
+def is_project_id(text: str) -> bool:
+    """Project ids are uuid4 hex strings (32 lowercase hex digits), as the client makes them."""
+    return bool(_PROJECT_ID.match(text))
+
+
+def encode_push(updates: Sequence[bytes]) -> bytes:
+    """``HLU1``, a u32 count, then per update a u32 length and the bytes (big-endian)."""
+    parts = [_PUSH_MAGIC, struct.pack(">I", len(updates))]
+    for update in updates:
+        parts += [struct.pack(">I", len(update)), bytes(update)]
+    return b"".join(parts)
+
+
+def decode_push(
+    body: bytes,
+    *,
+    max_updates: int = MAX_UPDATES_PER_PUSH,
+    max_update_bytes: int = MAX_UPDATE_BYTES,
+) -> list[bytes]:
+    if len(body) < 8 or body[:4] != _PUSH_MAGIC:
+        raise ProtocolError("not an update batch")
+    (count,) = struct.unpack_from(">I", body, 4)
+    if count == 0 or count > max_updates:
+        raise ProtocolError(f"an update batch holds 1 to {max_updates} updates, not {count}")
+    updates, offset = [], 8
+    for _ in range(count):
+        if offset + 4 > len(body):
+            raise ProtocolError("update batch truncated")
+        (size,) = struct.unpack_from(">I", body, offset)
+        offset += 4
+        if size == 0 or size > max_update_bytes:
+            raise ProtocolError(f"an update is 1 to {max_update_bytes} bytes, not {size}")
+        if offset + size > len(body):
+            raise ProtocolError("update batch truncated")
+        updates.append(body[offset : offset + size])
+        offset += size
+    if offset != len(body):
+        raise ProtocolError("bytes after the last update")
+    return updates
+
+
+def encode_pull(entries: Sequence[tuple[int, bytes]]) -> bytes:
+    """``HLR1``, a u32 count, then per entry a u64 revision, a u32 length and the bytes."""
+    parts = [_PULL_MAGIC, struct.pack(">I", len(entries))]
+    for revision, data in entries:
+        parts += [struct.pack(">QI", revision, len(data)), bytes(data)]
+    return b"".join(parts)
+
+
+def decode_pull(body: bytes, *, max_update_bytes: int = MAX_PULL_BYTES) -> list[tuple[int, bytes]]:
+    if len(body) < 8 or body[:4] != _PULL_MAGIC:
+        raise ProtocolError("not a pull answer")
+    (count,) = struct.unpack_from(">I", body, 4)
+    entries, offset, last = [], 8, 0
+    for _ in range(count):
+        if offset + 12 > len(body):
+            raise ProtocolError("pull answer truncated")
+        revision, size = struct.unpack_from(">QI", body, offset)
+        offset += 12
+        if revision <= last or size > max_update_bytes or offset + size > len(body):
+            raise ProtocolError("pull answer out of order or truncated")
+        entries.append((revision, body[offset : offset + size]))
+        offset += size
+        last = revision
+    if offset != len(body):
+        raise ProtocolError("bytes after the last entry")
+    return entries
