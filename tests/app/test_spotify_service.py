@@ -343,3 +343,36 @@ def test_cli_status_and_sync(
     assert "Rate-limited" in result.stdout
     result = runner.invoke(build_cli(), ["spotify", "logout"])
     assert result.exit_code == 0 and "Signed out" in result.stdout
+
+
+def test_cli_login_opens_the_browser_and_waits(
+    spotify_server: FakeSpotify,  # noqa: F811
+    memory_keyring: InMemoryTestKeyring,
+    app_paths: AppPaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import webbrowser
+
+    from click.testing import CliRunner
+
+    from app.cli import build_cli
+    from app.settings import Settings
+
+    settings = Settings.load(app_paths.settings_file)
+    settings.set("spotify.accounts_url", spotify_server.url)
+    settings.set("spotify.api_url", spotify_server.api_prefix)
+    settings.save()
+    runner = CliRunner()
+    result = runner.invoke(build_cli(), ["spotify", "login"])
+    assert result.exit_code == 1 and "developer.spotify.com" in result.output
+    monkeypatch.setattr(webbrowser, "open", browser)
+    result = runner.invoke(
+        build_cli(), ["spotify", "login", "--client-id", spotify_server.client_id, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"signed_in": True}
+    assert (
+        Settings.load(app_paths.settings_file).get("spotify.client_id") == spotify_server.client_id
+    )
+    assert (SERVICE, spotify_server.client_id) in memory_keyring.entries
+    assert "code=" not in result.output  # the address shown carries no code or token
