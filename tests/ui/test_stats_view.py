@@ -1,6 +1,9 @@
 """The Stats room with a real database: import exports in a worker (the event loop keeps
 ticking), the mapping dialog for an unknown layout, the timeline, a forecast with its
-backtested error, and the exports. Screenshot: ``tests/artifacts/screenshots/stats.png``."""
+backtested error, and the exports; the song and playlist tables (sorting, filter, Ctrl+F, a row
+choosing the timeline), release markers and the day-of-week chart. Screenshots:
+``tests/artifacts/screenshots/stats.png``, ``stats_songs.png``, ``stats_markers.png``,
+``stats_playlists.png``."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -20,6 +23,7 @@ from app.context import AppContext
 from tests.ui.conftest import save_screenshot
 from ui.main_window import MainWindow
 from ui.stats import StatsRoom, install_stats_view
+from ui.stats.view import _epoch
 
 
 @pytest.fixture(autouse=True)
@@ -63,12 +67,12 @@ def test_import_chart_forecast_and_export(
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(10)
     room.import_files([_audience(tmp_path / "audience.csv")])
-    qtbot.waitUntil(lambda: not room.busy, timeout=20000)
+    qtbot.waitUntil(room.idle, timeout=20000)
     assert ticks, "the event loop stood still during the import"
     assert room.series.count() == 1 and room.table.rowCount() == 3
-    metrics = [room.metric.itemData(i) for i in range(room.metric.count())]
+    metrics = [room.metric_picker.itemData(i) for i in range(room.metric_picker.count())]
     assert set(metrics) == {"listeners", "streams", "followers"}
-    room.metric.setCurrentIndex(metrics.index("streams"))
+    room.metric_picker.setCurrentIndex(metrics.index("streams"))
     x, y = room.curve.xData, room.curve.yData  # all of it (the view draws a downsampled copy)
     assert x is not None and y is not None
     assert len(x) == 400 and y[0] == pytest.approx(800, abs=1)
@@ -100,14 +104,14 @@ def test_an_unknown_layout_asks_for_the_columns(
     odd = tmp_path / "odd.csv"
     odd.write_text("Wann;Wie viele\n01.03.2025;12\n02.03.2025;=cmd|' /C calc'!A0\n", "utf-8")
     room.import_files([odd])
-    qtbot.waitUntil(lambda: not room.busy, timeout=10000)
+    qtbot.waitUntil(room.idle, timeout=10000)
     dialog = room.mapping_dialog
     assert dialog.isVisible() and len(dialog.roles) == 2
     dialog.kind.setCurrentIndex(dialog.kind.findData("audience"))
     dialog.roles[0].setCurrentIndex(dialog.roles[0].findData("date"))
     dialog.roles[1].setCurrentIndex(dialog.roles[1].findData("streams"))
     dialog._accept()
-    qtbot.waitUntil(lambda: not room.busy and room.series.count() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: room.idle() and room.series.count() == 1, timeout=10000)
     report = room.last_reports[0]
     assert report.status == "imported" and report.values_added == 1 and report.rows_rejected == 1
     window.close()
@@ -118,8 +122,159 @@ def test_a_short_series_says_why_there_is_no_forecast(
 ) -> None:
     window, room = _open(qtbot, context)
     room.import_files([_audience(tmp_path / "short.csv", days=10)])
-    qtbot.waitUntil(lambda: not room.busy, timeout=10000)
+    qtbot.waitUntil(room.idle, timeout=10000)
     room.start_forecast()
-    qtbot.waitUntil(lambda: not room.busy, timeout=10000)
+    qtbot.waitUntil(room.idle, timeout=10000)
     assert room.forecast is None and "No forecast" in room.forecast_label.text()
+    window.close()
+
+
+SONGS = ["Night Drive 🌙", "Ночь & نور", "Zephyr", "Glass Hearts"]
+RELEASED = {"Night Drive 🌙": "2025-03-07", "Ночь & نور": "2025-03-07", "Zephyr": "2025-06-20",
+            "Glass Hearts": "2025-10-03"}  # fmt: skip
+
+
+def _catalogue(tmp_path: Path, days: int = 400) -> list[Path]:
+    """An audience timeline with 20 % more streams on Fridays and steady growth, daily song
+    timelines, a songs export with release dates (two songs on one day), a playlists export."""
+    start = date(2025, 1, 1)
+    audience, timeline = tmp_path / "audience.csv", tmp_path / "songs-daily.csv"
+    with open(audience, "w", encoding="utf-8") as a, open(timeline, "w", encoding="utf-8") as t:
+        a.write("date,listeners,streams,followers\n")
+        t.write("date,song,streams\n")
+        for i in range(days):
+            day = start + timedelta(days=i)
+            streams = round((1000 + 5 * i) * (1.2 if day.weekday() == 4 else 1.0))
+            a.write(f"{day},{streams // 3},{streams},{200 + i}\n")
+            for n, song in enumerate(SONGS):
+                if day.isoformat() >= RELEASED[song]:
+                    t.write(f"{day},{song},{(n + 1) * 10 + i % 7}\n")
+    songs = tmp_path / "songs.csv"
+    facts = [f"{s},QZES7250{n:04d},{100 * (n + 1)},1,{n},{RELEASED[s]}\n"
+             for n, s in enumerate(SONGS)]  # fmt: skip
+    songs.write_text("song,isrc,listeners,streams,saves,release_date\n" + "".join(facts), "utf-8")
+    playlists = tmp_path / "playlists.csv"
+    playlists.write_text(
+        "playlist,author,listeners,streams,date_added\n"
+        "Late Night Lo-Fi,Spotify,900,4000,2025-11-01\n"
+        "Ruhige Sonntage,Marta Weiß,40,120,2025-12-24\n",
+        encoding="utf-8",
+    )
+    return [audience, timeline, songs, playlists]
+
+
+def _song_total(song: str, days: int = 400) -> int:
+    """What _catalogue wrote for ``song``, summed independently of the store."""
+    n, start = SONGS.index(song), date(2025, 1, 1)
+    return sum((n + 1) * 10 + i % 7 for i in range(days)
+               if (start + timedelta(days=i)).isoformat() >= RELEASED[song])  # fmt: skip
+
+
+def _titles(panel: object) -> list[str]:
+    from ui.stats.entities import ENTITY_ROLE, EntityPanel
+
+    assert isinstance(panel, EntityPanel)
+    proxy = panel.proxy
+    return [str(proxy.index(r, 0).data(ENTITY_ROLE)) for r in range(proxy.rowCount())]
+
+
+def test_song_and_playlist_tables_markers_and_weekdays(
+    qtbot: QtBot, context: AppContext, tmp_path: Path
+) -> None:
+    window, room = _open(qtbot, context)
+    assert room.songs.empty.isVisible() and not room.songs.view.isVisible()
+    assert "Import a Spotify for Artists songs export" in room.songs.empty.text()
+    room.import_files(_catalogue(tmp_path))
+    qtbot.waitUntil(room.idle, timeout=20000)
+    assert not room.songs.empty.isVisible() and room.songs.view.isVisible()
+
+    # the songs table: largest total first; any column sorts; the filter reads names and ISRCs
+    assert _titles(room.songs) == sorted(SONGS, key=_song_total, reverse=True)
+    room.songs.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    everything = ["Glass Hearts", "Night Drive 🌙", "Zephyr", "Ночь & نور"]
+    assert _titles(room.songs) == everything
+    needles = [("night", ["Night Drive 🌙"]), ("🌙", ["Night Drive 🌙"]), ("نور", ["Ночь & نور"]),
+               ("72500002", ["Zephyr"]), ("\x00\u202e", []), ("x" * 10_000, []),
+               ("", everything)]  # fmt: skip
+    for needle, expected in needles:
+        room.songs.filter.setText(needle)
+        assert _titles(room.songs) == expected, needle
+    assert room.songs.count.text() == "4"
+    room.songs.filter.setText("HEARTS")
+    assert room.songs.count.text() == "1 of 4"
+    room.songs.filter.clear()
+    model = room.songs.model
+    glass = next(r for r in model.rows if r.entity == "Glass Hearts")
+    assert glass.streams_total == _song_total("Glass Hearts")
+    assert glass.streams_recent == sum(40 + i % 7 for i in range(400 - 28, 400))
+    assert glass.release_date == date(2025, 10, 3) and glass.isrc == "QZES72500003"
+
+    # choosing a row shows that song's daily timeline
+    row = _titles(room.songs).index("Zephyr")
+    room.songs.view.selectRow(row)
+    assert room.current_key() == ("song", "Zephyr", "daily")
+    x = room.curve.xData
+    assert (
+        x is not None and len(x) == (date(2025, 1, 1) + timedelta(399) - date(2025, 6, 20)).days + 1
+    )
+
+    # Ctrl+F from anywhere in the room reaches the filter of the table on show
+    room.tabs.setCurrentWidget(room.table)
+    window.activateWindow()
+    room.series.setFocus()
+    qtbot.waitUntil(lambda: room.series.hasFocus(), timeout=3000)
+    qtbot.keyClick(room.series, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert room.tabs.currentWidget() is room.songs and room.songs.filter.hasFocus()
+
+    # playlists
+    assert _titles(room.playlists) == ["Late Night Lo-Fi", "Ruhige Sonntage"]
+    lofi = room.playlists.model.rows[0]
+    assert lofi.author == "Spotify" and lofi.streams_total == 4000
+
+    # the day-of-week pattern of the audience's streams: Fridays 20 % over the other days
+    room.series.setCurrentIndex(room.find_series(("audience", "", "daily")))
+    room.metric_picker.setCurrentIndex(room.metric_picker.findData("streams"))
+    pattern = room.weekday.pattern
+    assert pattern is not None and pattern.vs_other_days[4] == pytest.approx(0.2, abs=0.002)
+    assert "over 56 weeks" in room.weekday.caption.text()
+    assert room.weekday.values[4].toPlainText().startswith("+20")
+
+    # release markers: the days inside the view, two songs of one day on one line
+    titles = [m.titles for m in room.markers.visible]
+    assert titles == [("Night Drive 🌙", "Ночь & نور"), ("Zephyr",), ("Glass Hearts",)]
+    first_label = room.markers.labels[0].toPlainText()
+    assert first_label == "Night Drive 🌙 + 1 more"
+    xs, _ys = room.markers.lines.getData()
+    assert xs is not None and len(xs) == 2 * 3
+    save_screenshot(window, "stats_songs")
+
+    item = room.plot.getPlotItem()
+    item.setXRange(_epoch(date(2025, 5, 1)), _epoch(date(2025, 8, 1)), padding=0)
+    assert [m.titles for m in room.markers.visible] == [("Zephyr",)]
+    save_screenshot(room.plot, "stats_markers")
+    room.releases_box.setChecked(False)
+    xs, _ys = room.markers.lines.getData()
+    assert room.markers.visible == [] and (xs is None or len(xs) == 0)
+    assert not any(label.isVisible() for label in room.markers.labels)
+    room.releases_box.setChecked(True)
+    assert [m.titles for m in room.markers.visible] == [("Zephyr",)]
+
+    room.tabs.setCurrentWidget(room.playlists)
+    save_screenshot(window, "stats_playlists")
+    window.close()
+
+
+def test_a_period_series_says_it_has_no_weekly_pattern(
+    qtbot: QtBot, context: AppContext, tmp_path: Path
+) -> None:
+    window, room = _open(qtbot, context)
+    assert room.weekday.pattern is None and room.weekday.caption.text()
+    songs = tmp_path / "songs.csv"
+    songs.write_text("song,streams,release_date\nOnly Song,5,2025-01-01\n", encoding="utf-8")
+    room.import_files([songs])
+    qtbot.waitUntil(lambda: room.idle() and room.series.count() == 1, timeout=10000)
+    assert room.current_key() == ("song", "Only Song", "period")
+    assert room.weekday.pattern is None and "not daily" in room.weekday.caption.text()
+    assert not room.playlists.empty.isHidden() and room.playlists.view.isHidden()
+    assert room.songs.empty.isHidden() and room.songs.view.isVisible()
     window.close()

@@ -104,15 +104,16 @@ class SpotifySync(QObject):
         self.finished.emit(report)
 
 
+def window_sync(window: MainWindow) -> SpotifySync:
+    """The window's one :class:`SpotifySync`, created on first use."""
+    sync = getattr(window, "spotify_sync", None)
+    if sync is None:
+        sync = SpotifySync(window.context.settings, window.context.database, window)
+        window.spotify_sync = sync  # type: ignore[attr-defined]
+    return sync
+
+
 def install_spotify_sync(window: MainWindow) -> None:
-    """Create the window's :class:`SpotifySync` a few seconds after start and start its
-    schedule; the Stats room finds it as ``window.spotify_sync``."""
-
-    def create() -> None:
-        if getattr(window, "spotify_sync", None) is None:
-            window.spotify_sync = SpotifySync(  # type: ignore[attr-defined]
-                window.context.settings, window.context.database, window
-            )
-        window.spotify_sync.start_schedule()  # type: ignore[attr-defined]
-
-    QTimer.singleShot(START_DELAY_MS, create)
+    """Start the window's sync schedule a few seconds after start (the Stats room's Spotify
+    page shares the same :class:`SpotifySync`)."""
+    QTimer.singleShot(START_DELAY_MS, lambda: window_sync(window).start_schedule())

@@ -1,13 +1,19 @@
 """The Stats room: Spotify for Artists exports imported into the database, a timeline of any
-stored series with a forecast and its backtested error, the per-series summary table, and
-exports of the chart (PNG) and of the series (CSV, formula cells neutralised).
+stored series with release markers, a forecast and its backtested error, the series' day-of-week
+pattern, per-song and per-playlist tables, the per-series summary table, and exports of the chart
+(PNG) and of the series (CSV, formula cells neutralised).
 
-Imports and forecasts run in worker threads (an import of ten years of 200 songs takes a few
-seconds, a 90-day forecast about one); results come back through queued signals and the window
-keeps redrawing meanwhile. A file whose columns are not recognised opens the column-mapping
-dialog, and is imported with the mapping the user gives.
+Imports, forecasts and the queries that scan every stored value (the summary, the song and
+playlist tables, the release days) run in worker threads (an import of ten years of 200 songs
+takes a few seconds, a 90-day forecast about one, the scans a few tenths); results come back
+through queued signals and the window keeps redrawing meanwhile. Switching series reads one
+series (a few thousand values) on the GUI thread into numpy arrays once; the curve draws a
+peak-downsampled copy clipped to the view, so zooming and panning do not touch the data again.
+A file whose columns are not recognised opens the column-mapping dialog, and is imported with the
+mapping the user gives.
 
-Keys: ``Ctrl+I`` import, ``Ctrl+Shift+F`` forecast, ``Ctrl+Shift+E`` export the series as CSV.
+Keys: ``Ctrl+I`` import, ``Ctrl+Shift+F`` forecast, ``Ctrl+Shift+E`` export the series as CSV,
+``Ctrl+F`` filter the song or playlist table.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -31,17 +38,31 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.i18n import N_, _, ngettext
 from app.stats_import import FIELDS, KINDS, ColumnMapping, Layout, MappingError, write_csv
-from app.stats_store import ForecastFailed, ImportReport, StatsStore, forecast_points
+from app.stats_store import (
+    EntityFigures,
+    ForecastFailed,
+    ImportReport,
+    ReleaseMarker,
+    SeriesSummary,
+    StatsStore,
+    forecast_points,
+    weekday_pattern,
+)
 from ui.live.common import muted
-from ui.theme import theme_colors
+from ui.stats.entities import EntityPanel, playlist_columns, song_columns
+from ui.stats.markers import ReleaseMarkers
+from ui.stats.weekday import WeekdayChart
+from ui.theme import ThemeColors, theme_colors
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -61,11 +82,53 @@ def _epoch(day: date) -> float:
     return datetime.combine(day, time(12), tzinfo=UTC).timestamp()
 
 
+def _epochs(days: np.ndarray) -> np.ndarray:
+    """``datetime64[D]`` days as the timeline's x: seconds since 1970 at noon UTC."""
+    return days.astype("datetime64[s]").astype(np.float64) + 43200.0
+
+
+def _mix(a: str, b: str, t: float) -> QColor:
+    """Colour ``a`` moved the fraction ``t`` towards ``b`` (opaque)."""
+    ca, cb = QColor(a), QColor(b)
+    return QColor(
+        round(ca.red() + (cb.red() - ca.red()) * t),
+        round(ca.green() + (cb.green() - ca.green()) * t),
+        round(ca.blue() + (cb.blue() - ca.blue()) * t),
+    )
+
+
+def quiet_grid(item: pg.PlotItem, colors: ThemeColors) -> None:
+    """A faint grid drawn in an opaque colour (the background mixed with the text colour), major
+    and first minor ticks only: blending translucent grid lines over the whole plot was most of
+    a repaint's time (about 20 of 28 ms at 1280 x 800)."""
+    grid = _mix(colors.base, colors.text, 0.13)
+    for name in ("bottom", "left"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(colors.muted_text))
+        axis.setTextPen(pg.mkPen(colors.muted_text))
+        axis.setTickPen(pg.mkPen(grid))
+        axis.setStyle(tickAlpha=255, maxTickLevel=1)
+    item.showGrid(x=True, y=True)
+
+
+class _Loaded:
+    """What the loading worker read: everything the room shows besides the chosen series."""
+
+    def __init__(self, store: StatsStore) -> None:
+        self.summaries: list[SeriesSummary] = store.summary()
+        self.songs: list[EntityFigures] = store.entity_figures("song", summaries=self.summaries)
+        self.playlists: list[EntityFigures] = store.entity_figures(
+            "playlist", summaries=self.summaries
+        )
+        self.releases: list[ReleaseMarker] = store.release_markers()
+
+
 class _Relay(QObject):
     """Carries results from worker threads to the GUI thread (queued connections)."""
 
     imported = Signal(object)  # list[ImportReport]
     forecast_done = Signal(object, object)  # (series key, Forecast or an error message)
+    loaded = Signal(int, object)  # (generation, _Loaded or an error message)
 
 
 class MappingDialog(QDialog):
@@ -128,7 +191,12 @@ class StatsRoom(QWidget):
         self.relay = _Relay()
         self.relay.imported.connect(self._on_imported)
         self.relay.forecast_done.connect(self._on_forecast)
+        self.relay.loaded.connect(self._on_loaded)
         self.busy = False
+        self.loading = False
+        self._generation = 0
+        self._summaries: dict[tuple[str, str, str], SeriesSummary] = {}
+        self.series_keys: list[tuple[str, str, str]] = []
         self.forecast: Any = None
 
         self.import_button = QPushButton(_("Import CSV…"))
@@ -141,8 +209,12 @@ class StatsRoom(QWidget):
         self.series.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.metric = QComboBox()
-        self.metric.setObjectName("stats-metric")
+        self.metric_picker = QComboBox()
+        self.metric_picker.setObjectName("stats-metric")
+        self.releases_box = QCheckBox(_("Releases"))
+        self.releases_box.setObjectName("stats-releases")
+        self.releases_box.setChecked(True)
+        self.releases_box.setToolTip(_("Show the songs' release dates on the timeline"))
         self.days = QComboBox()
         self.days.setObjectName("stats-forecast-days")
         for n in (30, 90):
@@ -154,9 +226,9 @@ class StatsRoom(QWidget):
         self.csv_button = QPushButton(_("Export CSV…"))
         self.csv_button.setShortcut(QKeySequence("Ctrl+Shift+E"))
         row = QHBoxLayout()
-        for w in (self.import_button, QLabel(_("Series:")), self.series, self.metric,
-                  QLabel(_("Forecast:")), self.days, self.forecast_button, self.png_button,
-                  self.csv_button):  # fmt: skip
+        for w in (self.import_button, QLabel(_("Series:")), self.series, self.metric_picker,
+                  self.releases_box, QLabel(_("Forecast:")), self.days, self.forecast_button,
+                  self.png_button, self.csv_button):  # fmt: skip
             row.addWidget(w)
         row.addStretch(1)
 
@@ -166,10 +238,11 @@ class StatsRoom(QWidget):
         self.plot.setBackground(colors.base)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
-        item.showGrid(x=True, y=True, alpha=0.15)
+        quiet_grid(item, colors)
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
         self.curve = item.plot([], [], pen=pg.mkPen(colors.accent, width=1.5))
+        self.curve.setSkipFiniteCheck(True)  # the store never holds NaN or infinity
         self.fc_curve = item.plot([], [], pen=pg.mkPen(colors.text, width=1.5,
                                                          style=Qt.PenStyle.DashLine))  # fmt: skip
         band = QColor(colors.accent)
@@ -178,47 +251,120 @@ class StatsRoom(QWidget):
         self._band_hi = item.plot([], [], pen=None)
         self.band = pg.FillBetweenItem(self._band_lo, self._band_hi, brush=pg.mkBrush(band))
         item.addItem(self.band)
+        self.markers = ReleaseMarkers(item, colors.text, _epoch)
         self.forecast_label = muted(QLabel(""))
         self.forecast_label.setObjectName("stats-forecast-label")
+        self.forecast_label.setWordWrap(True)
         empty_text = _("No figures yet. Import a Spotify for Artists export (audience "
                        "timeline, songs or playlists) with Ctrl+I.")  # fmt: skip
         self.empty = muted(QLabel(empty_text))
+        self.empty.setWordWrap(True)
+        self.weekday = WeekdayChart()
+        self.weekday.setMinimumWidth(250)
+        self.weekday.setMaximumWidth(380)
+
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("stats-table")
         self.table.setHorizontalHeaderLabels(
             [_("Kind"), _("Name"), _("Metric"), _("From"), _("To"), _("Latest / total")]
         )
-        self.table.setMaximumHeight(200)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.songs = EntityPanel("songs", song_columns(), _(
+            "No songs yet. Import a Spotify for Artists songs export to see each song's "
+            "streams, listeners and saves."))  # fmt: skip
+        self.playlists = EntityPanel("playlists", playlist_columns(), _(
+            "No playlists yet. Import a Spotify for Artists playlists export to see the "
+            "playlists your music is on."))  # fmt: skip
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("stats-tabs")
+        self.tabs.addTab(self.songs, _("Songs"))
+        self.tabs.addTab(self.playlists, _("Playlists"))
+        self.tabs.addTab(self.table, _("All series"))
+
+        chart = QWidget()
+        chart_box = QVBoxLayout(chart)
+        chart_box.setContentsMargins(0, 0, 0, 0)
+        chart_box.addWidget(self.plot, 1)
+        chart_box.addWidget(self.forecast_label)
+        top = QWidget()
+        top_box = QHBoxLayout(top)
+        top_box.setContentsMargins(0, 0, 0, 6)
+        top_box.addWidget(chart, 3)
+        top_box.addWidget(self.weekday, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.tabs.setMinimumHeight(150)
+        self.splitter.setSizes([560, 340])  # scaled to the room's height when first shown
 
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.empty)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.forecast_label)
-        layout.addWidget(self.table)
+        layout.addWidget(self.splitter, 1)
 
         self.import_button.clicked.connect(self.import_dialog)
         self.series.currentIndexChanged.connect(lambda _i: self._fill_metrics())
-        self.metric.currentIndexChanged.connect(lambda _i: self.show_series())
+        self.metric_picker.currentIndexChanged.connect(lambda _i: self.show_series())
+        self.releases_box.toggled.connect(self.markers.set_enabled)
         self.forecast_button.clicked.connect(self.start_forecast)
         self.png_button.clicked.connect(self.export_png_dialog)
         self.csv_button.clicked.connect(self.export_csv_dialog)
+        self.songs.chosen.connect(lambda name: self.choose_series("song", name))
+        self.playlists.chosen.connect(lambda name: self.choose_series("playlist", name))
+        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.activated.connect(self.focus_filter)
+        self._apply(None)
         self.refresh()
 
     # -- data --------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Reload the series list and the table from the database."""
-        summaries = self.store.summary()
-        chosen = self.series.currentData()
+        """Reload the series list, the tables and the release days from the database in a
+        worker; :attr:`loading` is true until they are shown."""
+        self._generation += 1
+        generation = self._generation
+        self.loading = True
+
+        def work() -> None:
+            try:
+                result: Any = _Loaded(self.store)
+            except Exception as exc:  # a database failure: keep what is on screen
+                log.exception("reading the statistics failed")
+                result = str(exc)
+            self.relay.loaded.emit(generation, result)
+
+        threading.Thread(target=work, name="stats-load", daemon=True).start()
+
+    def idle(self) -> bool:
+        """No import, forecast or reload running."""
+        return not self.busy and not self.loading
+
+    def _on_loaded(self, generation: int, result: object) -> None:
+        if generation != self._generation:
+            return  # a newer reload is on its way
+        self.loading = False
+        if isinstance(result, str):
+            self.message.emit(_("The statistics could not be read: {reason}").format(
+                reason=result))  # fmt: skip
+            return
+        assert isinstance(result, _Loaded)
+        self._apply(result)
+
+    def _apply(self, loaded: _Loaded | None) -> None:
+        summaries = loaded.summaries if loaded else []
+        chosen = self.current_key()
         self.series.blockSignals(True)
         self.series.clear()
         self._summaries = {(s.kind, s.entity, s.resolution): s for s in summaries}
+        # the item's position is its key's index: Qt does not compare tuples holding "" reliably
+        self.series_keys = list(self._summaries)
         for s in summaries:
-            name = s.entity or _("the artist")
-            self.series.addItem(f"{_kind(s.kind)}: {name}",
-                                (s.kind, s.entity, s.resolution))  # fmt: skip
-        found = self.series.findData(chosen) if chosen is not None else -1
+            self.series.addItem(f"{_kind(s.kind)}: {s.entity or _('the artist')}")
+        found = self.find_series(chosen) if chosen is not None else -1
         self.series.setCurrentIndex(max(0, found))
         self.series.blockSignals(False)
         self.table.setRowCount(0)
@@ -232,40 +378,97 @@ class StatsRoom(QWidget):
                                            m.first_day.isoformat(),
                                            m.last_day.isoformat(), latest)):  # fmt: skip
                     self.table.setItem(r, c, QTableWidgetItem(value))
+        self.songs.set_rows(loaded.songs if loaded else [])
+        self.playlists.set_rows(loaded.playlists if loaded else [])
+        self.markers.set_markers(loaded.releases if loaded else [])
         has = bool(summaries)
         self.empty.setVisible(not has)
-        for w in (self.series, self.metric, self.forecast_button, self.png_button,
-                  self.csv_button):  # fmt: skip
+        for w in (self.series, self.metric_picker, self.forecast_button, self.png_button,
+                  self.csv_button, self.releases_box):  # fmt: skip
             w.setEnabled(has)
+        self.releases_box.setEnabled(bool(loaded and loaded.releases))
+        if loaded is not None and not loaded.songs and loaded.playlists:
+            self.tabs.setCurrentWidget(self.playlists)
         self._fill_metrics()
 
+    def choose_series(self, kind: str, entity: str) -> bool:
+        """Show ``entity``'s timeline (its daily values when stored, else its period totals);
+        False when nothing of it is stored."""
+        for resolution in ("daily", "period"):
+            index = self.find_series((kind, entity, resolution))
+            if index >= 0:
+                self.series.setCurrentIndex(index)
+                return True
+        return False
+
+    def current_key(self) -> tuple[str, str, str] | None:
+        """(kind, entity, resolution) of the series in the picker."""
+        index = self.series.currentIndex()
+        return self.series_keys[index] if 0 <= index < len(self.series_keys) else None
+
+    def find_series(self, key: tuple[str, str, str]) -> int:
+        """The picker's index of ``key``, -1 when it is not stored."""
+        try:
+            return self.series_keys.index(key)
+        except ValueError:
+            return -1
+
+    def focus_filter(self) -> None:
+        """Ctrl+F: the filter of the song or playlist table on show (the songs' otherwise)."""
+        if self.tabs.currentWidget() not in (self.songs, self.playlists):
+            self.tabs.setCurrentWidget(self.songs)
+        panel = self.tabs.currentWidget()
+        assert isinstance(panel, EntityPanel)
+        panel.focus_filter()
+
     def _fill_metrics(self) -> None:
-        key = self.series.currentData()
+        key = self.current_key()
         summary = self._summaries.get(key) if key else None
-        chosen = self.metric.currentData()
-        self.metric.blockSignals(True)
-        self.metric.clear()
+        chosen = self.metric_picker.currentData()
+        self.metric_picker.blockSignals(True)
+        self.metric_picker.clear()
         for name in summary.metrics if summary else ():
-            self.metric.addItem(_(METRIC_LABELS.get(name, name)), name)
-        found = self.metric.findData(chosen) if chosen is not None else -1
-        self.metric.setCurrentIndex(max(0, found))
-        self.metric.blockSignals(False)
+            self.metric_picker.addItem(_(METRIC_LABELS.get(name, name)), name)
+        found = self.metric_picker.findData(chosen) if chosen is not None else -1
+        if found < 0:
+            found = self.metric_picker.findData("streams")
+        self.metric_picker.setCurrentIndex(max(0, found))
+        self.metric_picker.blockSignals(False)
         self.show_series()
 
     def current_series(self) -> list[tuple[date, float]]:
-        key, metric = self.series.currentData(), self.metric.currentData()
+        key, metric = self.current_key(), self.metric_picker.currentData()
         if not key or not metric:
             return []
         kind, entity, resolution = key
         return self.store.series(kind, entity, metric, resolution=resolution)
 
     def show_series(self) -> None:
-        points = self.current_series()
-        x = np.array([_epoch(d) for d, _v in points], dtype=np.float64)
-        y = np.array([v for _d, v in points], dtype=np.float64)
-        self.curve.setData(x, y)
+        """Read the chosen series once into arrays and hand them to the curve (which keeps its
+        own downsampled, clipped copy per view) and to the day-of-week chart."""
+        key, metric = self.current_key(), self.metric_picker.currentData()
+        if key and metric:
+            kind, entity, resolution = key
+            days, y = self.store.series_array(kind, entity, metric, resolution=resolution)
+        else:
+            kind, entity, resolution = "", "", ""
+            days, y = np.empty(0, dtype="datetime64[D]"), np.empty(0)
+        self.curve.setData(_epochs(days), y)
         self._clear_forecast()
         self._fit_view()
+        for panel, panel_kind in ((self.songs, "song"), (self.playlists, "playlist")):
+            if kind != panel_kind or not panel.select(entity, emit=False):
+                panel.clear_choice()
+        if not len(days):
+            why = _("Import a Spotify for Artists export to see which days of the week do best.")
+            self.weekday.show_pattern(None, why)
+        elif resolution != "daily":
+            why = _("This series holds totals over periods, not daily values: it has no weekly "
+                    "pattern.")  # fmt: skip
+            self.weekday.show_pattern(None, why)
+        else:
+            why = _("A weekly pattern needs at least two full weeks of daily values.")
+            self.weekday.show_pattern(weekday_pattern(days, y), why)
 
     def _fit_view(self) -> None:
         """Frame the series and the forecast (the empty band items would pull in 1970)."""
@@ -347,7 +550,7 @@ class StatsRoom(QWidget):
         if not points or self.busy:
             return
         days = int(self.days.currentData())
-        key = (self.series.currentData(), self.metric.currentData(), days)
+        key = (self.current_key(), self.metric_picker.currentData(), days)
         self.busy = True
         self.forecast_label.setText(_("Forecasting (backtesting the models first)…"))
 
@@ -365,7 +568,7 @@ class StatsRoom(QWidget):
 
     def _on_forecast(self, key: object, result: object) -> None:
         self.busy = False
-        if key != (self.series.currentData(), self.metric.currentData(),
+        if key != (self.current_key(), self.metric_picker.currentData(),
                    int(self.days.currentData())):  # fmt: skip
             return  # the user moved on
         if isinstance(result, str):
@@ -398,7 +601,7 @@ class StatsRoom(QWidget):
             self.message.emit(_("The chart could not be saved to {path}.").format(path=path))
 
     def export_csv(self, path: Path) -> None:
-        key, metric = self.series.currentData(), self.metric.currentData()
+        key, metric = self.current_key(), self.metric_picker.currentData()
         rows: list[list[object]] = [["date", "kind", "name", "metric", "value"]]
         for day, value in self.current_series():
             rows.append([day.isoformat(), key[0], key[1], metric, value])
@@ -417,7 +620,23 @@ class StatsRoom(QWidget):
 
 
 def install_stats_view(window: MainWindow) -> StatsRoom:
+    """The Stats room has two pages: the Spotify for Artists exports (:class:`StatsRoom`) and the
+    Spotify account (:class:`~ui.stats.spotify_panel.SpotifyPanel`, sharing the window's
+    scheduled :class:`~ui.stats.spotify_schedule.SpotifySync`). Returns the exports page."""
+    from ui.stats.spotify_panel import SpotifyPanel
+    from ui.stats.spotify_schedule import window_sync
+
     room = StatsRoom(StatsStore(window.context.database))
-    window.set_room_widget("stats", room)
-    room.message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+    spotify = SpotifyPanel(
+        window.context.settings, window.context.database, sync=window_sync(window)
+    )
+    pages = QTabWidget()
+    pages.setObjectName("stats-pages")
+    pages.setDocumentMode(True)
+    pages.addTab(room, _("Spotify for Artists exports"))
+    pages.addTab(spotify, _("Spotify account"))
+    room.spotify = spotify  # type: ignore[attr-defined]
+    window.set_room_widget("stats", pages)
+    for source in (room.message, spotify.message):
+        source.connect(lambda text: window.statusBar().showMessage(text, 10000))
     return room
