@@ -17,9 +17,21 @@ from pytestqt.qtbot import QtBot
 from app.context import AppContext
 from tests.app.test_spotify_service import browser
 from tests.support.secret_service import InMemoryTestKeyring
-from tests.support.spotify_fake import FakeSpotify, spotify_server  # noqa: F401 (fixture)
+from tests.support.spotify_fake import FakeSpotify
 from tests.ui.conftest import save_screenshot
 from ui.stats.spotify_panel import ClientIdDialog, LoginDialog, SpotifyPanel
+
+# A client id as Spotify's dashboard shows them: 32 hexadecimal digits.
+CLIENT_ID = "0f3c9a1b2d4e5f60718293a4b5c6d7e8"
+
+
+@pytest.fixture
+def spotify_server() -> Iterator[FakeSpotify]:
+    """The stand-in with a dashboard-shaped client id; fails the test if any response it sent
+    broke the Web API contract."""
+    with FakeSpotify(client_id=CLIENT_ID) as server:
+        yield server
+    assert server.validation_errors == [], "\n".join(server.validation_errors)
 
 
 @pytest.fixture
@@ -35,7 +47,7 @@ def memory_keyring() -> Iterator[InMemoryTestKeyring]:
 def panel(
     qtbot: QtBot,
     context: AppContext,
-    spotify_server: FakeSpotify,  # noqa: F811
+    spotify_server: FakeSpotify,
     memory_keyring: InMemoryTestKeyring,
 ) -> SpotifyPanel:
     settings = context.settings
@@ -64,25 +76,22 @@ def _largest_gap(ticks: list[float]) -> float:
 def test_first_run_asks_for_a_client_id_then_signs_in_and_syncs(
     qtbot: QtBot,
     panel: SpotifyPanel,
-    spotify_server: FakeSpotify,  # noqa: F811
+    spotify_server: FakeSpotify,
 ) -> None:
     assert "Client ID" in panel.status_label.text()
-    assert not panel.login_button.isEnabled() and not panel.sync_button.isEnabled()
+    assert panel.login_button.isEnabled() and not panel.sync_button.isEnabled()
+    timer, ticks = _ticking()
+    spotify_server.inject("slow", seconds=0.5, path="/api/token")
+    # First run: "Sign in…" explains what a client id is and asks for it, then signs in.
     dialog = panel.start_login()
     assert isinstance(dialog, ClientIdDialog)
     dialog.field.setText("not valid!")
     dialog._accept()
     assert dialog.isVisible() and "letters and digits" in dialog.error.text()
-    dialog.field.setText(spotify_server.client_id.replace("-", ""))
-    dialog.accept()
-    assert panel.settings.get("spotify.client_id") == spotify_server.client_id.replace("-", "")
-    # The stand-in's id has dashes, which the dialog refuses: set it as a setting would.
-    panel.set_client_id(spotify_server.client_id)
-    assert panel.login_button.isEnabled()
-
-    timer, ticks = _ticking()
-    spotify_server.inject("slow", seconds=0.5, path="/api/token")
-    waiting = panel.start_login()
+    dialog.field.setText(CLIENT_ID)
+    dialog._accept()
+    assert panel.settings.get("spotify.client_id") == CLIENT_ID
+    waiting = panel.login_dialog
     assert isinstance(waiting, LoginDialog)
     qtbot.waitUntil(lambda: panel.snapshot is not None and not panel.syncing, timeout=30000)
     timer.stop()
@@ -101,7 +110,7 @@ def test_first_run_asks_for_a_client_id_then_signs_in_and_syncs(
 def test_extended_mode_history_and_a_long_rate_limit(
     qtbot: QtBot,
     panel: SpotifyPanel,
-    spotify_server: FakeSpotify,  # noqa: F811
+    spotify_server: FakeSpotify,
 ) -> None:
     panel.set_client_id(spotify_server.client_id)
     spotify_server.mode = "extended"

@@ -235,7 +235,7 @@ class SpotifyPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(split, 1)
 
-        self.client_button.clicked.connect(self.ask_client_id)
+        self.client_button.clicked.connect(lambda: self.ask_client_id())
         self.login_button.clicked.connect(self.start_login)
         self.logout_button.clicked.connect(self.logout)
         self.sync_button.clicked.connect(self.start_sync)
@@ -308,9 +308,8 @@ class SpotifyPanel(QWidget):
         else:
             self.limit_label.setText("")
         self.limit_label.setVisible(bool(self.limit_label.text()))
-        self.login_button.setEnabled(
-            state.configured and not state.signed_in and not state.keyring_problem
-        )
+        # Without a client id, "Sign in…" first asks for one (the first-run explanation).
+        self.login_button.setEnabled(not state.signed_in and not state.keyring_problem)
         self.logout_button.setEnabled(state.signed_in)
         self.sync_button.setEnabled(state.signed_in and not self.syncing)
 
@@ -419,11 +418,13 @@ class SpotifyPanel(QWidget):
 
     # Actions
 
-    def ask_client_id(self) -> ClientIdDialog:
+    def ask_client_id(self, then_sign_in: bool = False) -> ClientIdDialog:
         dialog = ClientIdDialog(str(self.settings.get("spotify.client_id")), self)
 
         def accepted() -> None:
             self.set_client_id(dialog.value())
+            if then_sign_in and not self.service.status().signed_in:
+                self.start_login()
 
         dialog.accepted.connect(accepted)
         dialog.open()
@@ -437,7 +438,7 @@ class SpotifyPanel(QWidget):
 
     def start_login(self) -> ClientIdDialog | LoginDialog:
         if not self.service.config.client_id:
-            return self.ask_client_id()
+            return self.ask_client_id(then_sign_in=True)
         cancel = threading.Event()
         self.login_dialog = LoginDialog(cancel, self)
         self.login_dialog.open()
