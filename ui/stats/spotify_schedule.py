@@ -116,4 +116,5 @@ def window_sync(window: MainWindow) -> SpotifySync:
 def install_spotify_sync(window: MainWindow) -> None:
     """Start the window's sync schedule a few seconds after start (the Stats room's Spotify
     page shares the same :class:`SpotifySync`)."""
-    QTimer.singleShot(START_DELAY_MS, lambda: window_sync(window).start_schedule())
+    # With the window as context: the call is dropped if the window is gone by then.
+    QTimer.singleShot(START_DELAY_MS, window, lambda: window_sync(window).start_schedule())
