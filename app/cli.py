@@ -33,6 +33,7 @@ LAZY_COMMANDS = {
     "lyrics": "app.lyrics_cli:lyrics",
     "midi": "app.midi_cli:midi",
     "progression": "app.progression_cli:progression",
+    "serve": "server.cli:serve",
     "spotify": "app.spotify_cli:spotify",
     "stats": "app.stats_cli:stats",
 }

@@ -2,7 +2,9 @@
 # Install the Debian/Ubuntu packages Hookline needs.
 #   packaging/system-deps.sh run    -> what the app needs to run (PortAudio, Qt's X11 libraries)
 #   packaging/system-deps.sh test   -> plus what the test suite needs (JACK, Xvfb, fluidsynth, sox,
-#                                      GNOME Keyring with its D-Bus session bus for the keyring test)
+#                                      GNOME Keyring with its D-Bus session bus for the keyring test,
+#                                      PostgreSQL for the sync server's tests: they start their own
+#                                      throwaway cluster, never the system one)
 # Idempotent: when every package is already installed it returns at once without touching apt.
 # Uses apt-get directly as root, sudo otherwise; when neither works it prints the exact command.
 set -euo pipefail
@@ -16,7 +18,7 @@ run_pkgs=(
   libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1
   libxcb-util1 libxcb-xfixes0 libxcb-xkb1
 )
-test_pkgs=(jackd2 jack-tools xvfb xauth fluidsynth fluid-soundfont-gm sox gnome-keyring)
+test_pkgs=(jackd2 jack-tools xvfb xauth fluidsynth fluid-soundfont-gm sox gnome-keyring postgresql)
 
 case "$profile" in
   run) pkgs=("${run_pkgs[@]}") ;;

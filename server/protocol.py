@@ -42,6 +42,12 @@ revision after ``after`` (or, when ``after`` is older than the last compaction, 
 snapshot first, then what came after it). ``wait`` > 0 makes the pull wait up to that many seconds
 (at most :data:`MAX_WAIT_S`) for a revision after ``after`` before answering with none. A push is
 idempotent in effect (Yjs updates are), so a client resends its outbox until a revision comes back.
+
+Details added after version 1 was first written (compatible): ``user_id``, ``team_id`` are 32
+lowercase hex digits like project ids; the HTTP status of each error code is
+:data:`ERROR_STATUS`; each entry of ``activity``'s ``days`` is ``{day: "YYYY-MM-DD" (UTC),
+pushes, updates, bytes, active_members}``, oldest first, one per day of the last N days
+(1 <= N <= 366, default 30) including today; an invitation's ``expires_in_s`` defaults to 7 days.
 """
 
 from __future__ import annotations
@@ -79,6 +85,21 @@ ERROR_CODES = (
     "rate_limited",  # too many login attempts; Retry-After says when to try again
 )
 
+# The HTTP status that goes with each error code (added after version 1 was first written; the
+# code in the body is what a client should look at).
+ERROR_STATUS = {
+    "bad_request": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "bad_update": 422,
+    "bad_hash": 422,
+    "gone": 410,
+    "rate_limited": 429,
+}
+
 _PUSH_MAGIC = b"HLU1"
 _PULL_MAGIC = b"HLR1"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -87,6 +108,11 @@ _PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 class ProtocolError(ValueError):
     """A body or parameter that does not follow this protocol."""
+
+
+class PushTooLarge(ProtocolError):
+    """An update batch over :data:`MAX_UPDATES_PER_PUSH` updates or with an update over
+    :data:`MAX_UPDATE_BYTES` (the server answers ``too_large``)."""
 
 
 def role_at_least(role: str, needed: str) -> bool:
@@ -120,7 +146,8 @@ def decode_push(
         raise ProtocolError("not an update batch")
     (count,) = struct.unpack_from(">I", body, 4)
     if count == 0 or count > max_updates:
-        raise ProtocolError(f"an update batch holds 1 to {max_updates} updates, not {count}")
+        error = PushTooLarge if count else ProtocolError
+        raise error(f"an update batch holds 1 to {max_updates} updates, not {count}")
     updates, offset = [], 8
     for _ in range(count):
         if offset + 4 > len(body):
@@ -128,7 +155,8 @@ def decode_push(
         (size,) = struct.unpack_from(">I", body, offset)
         offset += 4
         if size == 0 or size > max_update_bytes:
-            raise ProtocolError(f"an update is 1 to {max_update_bytes} bytes, not {size}")
+            error = PushTooLarge if size else ProtocolError
+            raise error(f"an update is 1 to {max_update_bytes} bytes, not {size}")
         if offset + size > len(body):
             raise ProtocolError("update batch truncated")
         updates.append(body[offset : offset + size])
