@@ -34,12 +34,11 @@ import io
 import math
 import re
 import unicodedata
-from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO, Literal, cast
+from typing import IO, Literal, TypeVar, cast
 
 from app.i18n import N_, _
 
@@ -49,7 +48,13 @@ MAX_ENTITY_CHARS = 500
 MAX_REJECTIONS_KEPT = 1000
 """At most this many rejected rows are described one by one; all are counted."""
 SAMPLE_ROWS = 10
+MAX_CACHED = 100_000
+"""At most this many distinct date or name cells are remembered per file (bounds the memory)."""
+MAX_ENTITIES = 250_000
+"""A file naming more songs or playlists than this is refused (bounds the memory)."""
 FIELD_SIZE_LIMIT = 1 << 20
+
+_T = TypeVar("_T")
 
 Kind = Literal["audience", "song", "playlist"]
 KINDS: tuple[Kind, ...] = ("audience", "song", "playlist")
@@ -307,7 +312,7 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-class _Source:
+class CsvSource:
     """An open CSV file: text stream, reader, and the layout read from its first lines."""
 
     def __init__(self, path: Path, max_bytes: int) -> None:
@@ -365,17 +370,17 @@ class _Source:
             raise FileRefused(_("The file holds no header line."))
 
     def _rows(self) -> Iterator[tuple[int, list[str]] | tuple[int, str]]:
-        """(line, cells) per record, or (line, error text) where CSV itself fails."""
+        """(line, cells) per record, or (line, error text) where CSV itself fails. The line is
+        the one the record ends on."""
         reader = self.reader
+        offset = self.first_line - 1
         while True:
             try:
-                row = next(reader)
-            except StopIteration:
+                for row in reader:  # one try per stretch of good records, not one per record
+                    yield reader.line_num + offset, row
                 return
             except csv.Error as exc:
-                yield reader.line_num + self.first_line - 1, str(exc)
-                continue
-            yield reader.line_num + self.first_line - 1, row
+                yield reader.line_num + offset, str(exc)
 
     def records(self) -> Iterator[tuple[int, list[str]] | tuple[int, str]]:
         return self._rows()
@@ -384,8 +389,8 @@ class _Source:
         self._text.close()
 
 
-def open_csv(path: Path, max_bytes: int = MAX_FILE_BYTES) -> _Source:
-    return _Source(Path(path), max_bytes)
+def open_csv(path: Path, max_bytes: int = MAX_FILE_BYTES) -> CsvSource:
+    return CsvSource(Path(path), max_bytes)
 
 
 def read_layout(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Layout:
@@ -421,6 +426,8 @@ def read_layout(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Layout:
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'’_")
+_PLAIN_DIGITS = 15
+"""A cell of at most this many ASCII digits is a whole number that a float holds exactly."""
 
 
 def _clean_text(cell: str) -> str:
@@ -430,13 +437,15 @@ def _clean_text(cell: str) -> str:
 
 def parse_number(cell: str) -> float | None:
     """A count written in any common way; None for an empty cell. Raises ValueError."""
-    if cell.isdigit() and cell.isascii():  # the common case, fast
+    if cell.isdigit() and cell.isascii() and len(cell) <= _PLAIN_DIGITS:  # common case, fast
         return float(cell)
     text = cell.strip()
     if not text:
         return None
     try:
         return _finite(float(int(text)))
+    except OverflowError:  # more digits than a float holds
+        raise ValueError(cell) from None
     except ValueError:
         pass
     text = text.translate(_GROUPING)
@@ -483,6 +492,11 @@ class DateReader:
         self.day_first: bool | None = None
         self._cache: dict[str, date] = {}
 
+    def settled(self, text: str) -> bool:
+        """Whether ``text`` (as given to :meth:`read`) reads the same whatever comes later in
+        the file: true for every date but a slash date with the year last."""
+        return text in self._cache
+
     def read(self, cell: str) -> date:
         """Raises ValueError("bad"|"ambiguous")."""
         found = self._cache.get(cell)
@@ -509,7 +523,7 @@ class DateReader:
             value = date(y, m, d)
         except ValueError:
             raise ValueError("bad") from None
-        if match.re is not _SLASH:
+        if match.re is not _SLASH and len(self._cache) < MAX_CACHED:
             self._cache[cell] = value
         return value
 
@@ -551,9 +565,25 @@ class ParsedRow:
     date_added: date | None = None
 
 
+Cell = str | float | int | None
+"""A value of the tuples :meth:`RowReader.batches` yields."""
+
+
 class RowReader:
-    """Turns the records of a file into :class:`ParsedRow` and :class:`Rejection`, following a
-    mapping. Keeps, per entity, which days it has seen, to reject a day that comes twice."""
+    """Turns the records of a file into accepted rows and :class:`Rejection` s, following a
+    mapping.
+
+    :meth:`check` validates one record. :meth:`batches` reads a whole file into compact tuples
+    for the database, counting what it read (:attr:`rows_read`, :attr:`rows_rejected`,
+    :attr:`values`, the first :data:`MAX_REJECTIONS_KEPT` :attr:`rejections`). It applies the
+    same checks, taking a shortcut only for cells already seen validated.
+
+    Duplicated days (or, without dates, duplicated names) are found in two steps, so that the
+    common file costs one dict look-up per row: per entity the earliest and latest day seen are
+    kept; a row outside that range is certainly new. A row inside it sets
+    :attr:`out_of_order`, and the caller must then find the duplicates among the accepted rows
+    (:meth:`app.stats_bulk.PointWriter.remove_duplicates` does, exactly, by line) and call
+    :meth:`add_duplicates`. Files listed in day order, either way, never need that step."""
 
     def __init__(self, headers: list[str], mapping: ColumnMapping, today: date) -> None:
         index = {normalise_header(h): i for i, h in reversed(list(enumerate(headers)))}
@@ -569,16 +599,29 @@ class RowReader:
                     raise MappingError(_("There is no column “{name}”.").format(name=column))
                 self.columns[name] = found
         self.kind = mapping.kind
+        self.daily = "date" in self.columns
         self.latest = today + timedelta(days=1)  # exports are in the artist's time zone
         self.dates = DateReader()
         self._metric_columns = [(i, self.columns.get(m)) for i, m in enumerate(METRICS)]
-        self._seen: dict[str, _DaySet] = {}
-        self._names: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # raw cell -> valid entity name
+        self._days: dict[str, tuple[int, str]] = {}  # raw cell -> settled (ordinal, ISO date)
         self._entity_fields = [f for f in ("song", "playlist", "isrc", "name") if f in self.columns]
-        self._has_extra = any(f in self.columns for f in ("isrc", "author", *DATE_FIELDS[1:]))
+        self.has_facts = any(f in self.columns for f in ("isrc", "author", *DATE_FIELDS[1:]))
+        """Whether rows carry facts besides numbers: ISRC, author, release date, date added."""
+        self.metrics: tuple[str, ...] = tuple(m for m in METRICS if m in self.columns)
+        """The metrics this mapping reads, in the order :meth:`batches` gives their values."""
+        self._metric_positions = [METRICS.index(m) for m in self.metrics]
+        self.spans: dict[str, list[int]] = {}
+        """Per entity with an accepted row: [earliest, latest] day ordinal (0 without dates)."""
+        self.out_of_order = False
+        self.rows_read = 0
+        self.rows_rejected = 0
+        self.values = 0
+        self.rejections: list[Rejection] = []
 
-    def read(self, line: int, row: list[str]) -> ParsedRow | Rejection | None:
-        """None for a blank row."""
+    def check(self, line: int, row: list[str]) -> ParsedRow | Rejection | None:
+        """One record validated (not against other rows: duplicates are found later); None for
+        a blank row."""
         if not "".join(row).strip():
             return None
         cols = self.columns
@@ -589,23 +632,21 @@ class RowReader:
 
         entity = ""
         if self.kind != "audience":
-            names = self._names
             for name in self._entity_fields:
                 raw = cell(name)
-                entity = names.get(raw, "")
-                if not entity:
-                    entity = _clean_text(raw)
-                    if len(names) < 100_000:
-                        names[raw] = entity
+                entity = self._names.get(raw) or _clean_text(raw)
                 if entity:
+                    if name == self._entity_fields[0] and len(entity) <= MAX_ENTITY_CHARS:
+                        _remember(self._names, raw, entity)
                     break
             if not entity:
                 return Rejection(line, "missing_entity")
             if len(entity) > MAX_ENTITY_CHARS:
                 return Rejection(line, "entity_too_long", str(MAX_ENTITY_CHARS))
         day: date | None = None
-        if "date" in cols:
-            text = cell("date").strip()
+        if self.daily:
+            raw = cell("date")
+            text = raw.strip()
             if not text:
                 return Rejection(line, "missing_date")
             try:
@@ -616,6 +657,8 @@ class RowReader:
                 )
             if day > self.latest:
                 return Rejection(line, "future_date", day.isoformat())
+            if self.dates.settled(text):
+                _remember(self._days, raw, (day.toordinal(), day.isoformat()))
         values: list[float | None] = []
         for _i, column in self._metric_columns:
             if column is None or column >= len(row):
@@ -630,14 +673,8 @@ class RowReader:
             values.append(value)
         if all(v is None for v in values):
             return Rejection(line, "no_values")
-        seen = self._seen.get(entity)
-        if seen is None:
-            seen = self._seen[entity] = _DaySet()
-        first = seen.add(day.toordinal() if day else 0, line)
-        if first:
-            return Rejection(line, "duplicate_day" if day else "duplicate_entity", str(first))
         extra: dict[str, object] = {}
-        if self._has_extra:
+        if self.has_facts:
             isrc = _clean_text(cell("isrc")).upper()[:32]
             author = _clean_text(cell("author"))[:MAX_ENTITY_CHARS]
             extra = {
@@ -648,6 +685,134 @@ class RowReader:
             }
         return ParsedRow(line, entity, day, tuple(values), **extra)  # type: ignore[arg-type]
 
+    def batches(
+        self, source: CsvSource, period_day: str, size: int = 50_000
+    ) -> Iterator[list[tuple[Cell, ...]]]:
+        """The accepted rows of ``source`` (from where its reader stands) in lists of at most
+        ``size`` tuples ``(line, entity, day, value...)``: the row's line, the entity's name
+        (``""`` for the audience), the day as ISO text (``period_day`` for a file without
+        dates), one value per metric of :attr:`metrics` (a float, None, or on the shortcut
+        the cell's text of plain ASCII digits, which SQLite's REAL columns store as the float
+        it writes), then, when :attr:`has_facts`, ISRC, author, release date and date added
+        (ISO text). Rejected rows are counted and the first ones kept; blank rows are skipped.
+        Holds one batch of rows at a time, and per entity two numbers."""
+        names, days, spans = self._names, self._days, self.spans
+        entity_column = -1  # the audience's rows have no entity
+        if self.kind != "audience" and self._entity_fields:
+            entity_column = self.columns[self._entity_fields[0]]
+        date_column = self.columns["date"] if self.daily else -1
+        metric_columns = [self.columns[m] for m in self.metrics]
+        single = metric_columns[0] if len(metric_columns) == 1 else -1
+        shortcut = not self.has_facts
+        plain = _PLAIN_DIGITS
+        reader, offset = source.reader, source.first_line - 1
+        batch: list[tuple[Cell, ...]] = []
+        append = batch.append
+        out: tuple[Cell, ...] = ()
+        rows_read = values = count = 0
+        out_of_order = False
+        try:
+            while True:
+                try:
+                    for row in reader:
+                        # The shortcut: every cell is one seen and validated before (name,
+                        # date) or plain digits; anything else goes through check().
+                        ok = False
+                        if shortcut:
+                            try:
+                                entity = names[row[entity_column]] if entity_column >= 0 else ""
+                                if date_column >= 0:
+                                    ordinal, iso = days[row[date_column]]
+                                else:
+                                    ordinal, iso = 0, period_day
+                                if single >= 0:
+                                    text = row[single]
+                                    if text.isdigit() and text.isascii() and len(text) <= plain:
+                                        out = (reader.line_num + offset, entity, iso, text)
+                                        ok, count = True, 1
+                                else:
+                                    cells = [row[c] for c in metric_columns]
+                                    ok = all(
+                                        t.isdigit() and t.isascii() and len(t) <= plain
+                                        for t in cells
+                                    )
+                                    if ok:
+                                        out = (reader.line_num + offset, entity, iso, *cells)
+                                        count = len(cells)
+                            except (KeyError, IndexError):
+                                ok = False
+                        if not ok:
+                            line = reader.line_num + offset
+                            result = self.check(line, row)
+                            if result is None:
+                                continue
+                            if isinstance(result, Rejection):
+                                rows_read += 1
+                                self._reject(result)
+                                continue
+                            entity = result.entity
+                            ordinal = result.day.toordinal() if result.day else 0
+                            iso = result.day.isoformat() if result.day else period_day
+                            kept = [result.values[i] for i in self._metric_positions]
+                            out = (line, entity, iso, *kept)
+                            count = sum(v is not None for v in kept)
+                            if self.has_facts:
+                                out += (
+                                    result.isrc,
+                                    result.author,
+                                    result.release_date.isoformat()
+                                    if result.release_date
+                                    else None,
+                                    result.date_added.isoformat() if result.date_added else None,
+                                )
+                        rows_read += 1
+                        values += count
+                        span = spans.get(entity)
+                        if span is None:
+                            if len(spans) >= MAX_ENTITIES:
+                                raise FileRefused(
+                                    _(
+                                        "The file names more than {limit} songs or playlists."
+                                    ).format(limit=MAX_ENTITIES)
+                                )
+                            spans[entity] = [ordinal, ordinal]
+                        elif ordinal > span[1]:
+                            span[1] = ordinal
+                        elif ordinal < span[0]:
+                            span[0] = ordinal
+                        else:
+                            out_of_order = True
+                        append(out)
+                        if len(batch) >= size:
+                            yield batch
+                            batch = []
+                            append = batch.append
+                    break
+                except csv.Error as exc:  # the reader goes on with the next record
+                    rows_read += 1
+                    self._reject(Rejection(reader.line_num + offset, "bad_row", str(exc)))
+            if batch:
+                yield batch
+        finally:
+            self.rows_read += rows_read
+            self.values += values
+            self.out_of_order = self.out_of_order or out_of_order
+
+    def add_duplicates(self, found: int, values: int, first: list[tuple[int, int]]) -> None:
+        """Count ``found`` accepted rows (holding ``values`` values) as duplicates after all;
+        ``first`` gives (line, first line of the same day or name) for the earliest of them."""
+        reason = "duplicate_day" if self.daily else "duplicate_entity"
+        self.rows_rejected += found
+        self.values -= values
+        merged = self.rejections + [Rejection(line, reason, str(at)) for line, at in first]
+        merged.sort(key=lambda r: r.line)
+        self.rejections = merged[:MAX_REJECTIONS_KEPT]
+
+    def _reject(self, rejection: Rejection) -> None:
+        self.rows_rejected += 1
+        if len(self.rejections) < MAX_REJECTIONS_KEPT:
+            self.rejections.append(rejection)
+
     def _optional_date(self, text: str) -> date | None:
         if not text.strip():
             return None
@@ -657,32 +822,11 @@ class RowReader:
             return None  # a side fact; its row still counts
 
 
+def _remember(cache: dict[str, _T], key: str, value: _T) -> None:
+    if len(cache) < MAX_CACHED:
+        cache[key] = value
+
+
 def _short(text: str, limit: int = 40) -> str:
     text = _clean_text(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class _DaySet:
-    """The lines on which an entity's days were seen, in one array indexed by day: a year of
-    days is a few KiB, so ten years of 200 songs stay small."""
-
-    def __init__(self) -> None:
-        self._start = 0
-        self._lines = array("q")
-
-    def add(self, ordinal: int, line: int) -> int:
-        """Record ``line`` for ``ordinal``; return the earlier line if the day was seen."""
-        lines = self._lines
-        if not lines:
-            self._start = ordinal
-        offset = ordinal - self._start
-        if offset < 0:
-            lines[0:0] = array("q", [0]) * -offset
-            self._start, offset = ordinal, 0
-        elif offset >= len(lines):
-            lines.extend([0] * (offset - len(lines) + 1))
-        earlier = lines[offset]
-        if earlier:
-            return int(earlier)
-        lines[offset] = line
-        return 0

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _BEGIN_OPTION = "hookline_begin"
+_FOREIGN_KEYS_OPTION = "hookline_foreign_keys"
 
 
 class Database:
@@ -45,6 +46,7 @@ class Database:
         self._path = path
         self._engine = engine
         self._reader = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        self._unchecked = engine.execution_options(**{_FOREIGN_KEYS_OPTION: False})
         self._closed = False
 
     @property
@@ -60,13 +62,18 @@ class Database:
         return self._closed
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, check_foreign_keys: bool = True) -> Iterator[Session]:
         """A session in one write transaction (``BEGIN IMMEDIATE``), committed when the block
         ends without an exception and rolled back otherwise. The commit is durable on return.
 
-        Failures caused by the file or the machine are raised as :class:`StorageError`.
+        ``check_foreign_keys=False`` turns SQLite's per-row foreign-key checks off for this
+        transaction only (every transaction sets the pragma before it begins): for bulk writes
+        whose keys are valid by construction, such as a statistics import whose rows all name
+        the import row it has just inserted. Failures caused by the file or the machine are
+        raised as :class:`StorageError`.
         """
-        with self._session(self._engine) as session:
+        engine = self._engine if check_foreign_keys else self._unchecked
+        with self._session(engine) as session:
             yield session
 
     @contextmanager
@@ -170,7 +177,12 @@ def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
 def _begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock at BEGIN, so a transaction that reads and then writes never
     # fails half-way with "database is locked"; read sessions ask for a plain (deferred) BEGIN.
-    mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    options = connection.get_execution_options()
+    # SQLite ignores this pragma inside a transaction, so it is set before every BEGIN: a
+    # connection back in the pool never keeps the checks off.
+    checks = "ON" if options.get(_FOREIGN_KEYS_OPTION, True) else "OFF"
+    connection.exec_driver_sql(f"PRAGMA foreign_keys = {checks}")
+    mode = options.get(_BEGIN_OPTION, "IMMEDIATE")
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 

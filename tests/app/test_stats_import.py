@@ -7,11 +7,13 @@ import io
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.stats_bulk import PointWriter
 from app.stats_import import (
     ColumnMapping,
     MappingError,
@@ -295,32 +297,61 @@ def test_missing_file_and_folder(stats: StatsStore, tmp_path: Path) -> None:
     assert stats.import_csv(tmp_path).status == "refused"
 
 
+class _FailingReader:
+    """Wraps a csv reader; the ``fail_at``-th record raises OSError like an unplugged disk."""
+
+    def __init__(self, reader: Any, fail_at: int) -> None:
+        self._reader, self._fail_at, self.count = reader, fail_at, 0
+
+    @property
+    def line_num(self) -> int:
+        return int(self._reader.line_num)
+
+    def __iter__(self) -> _FailingReader:
+        return self
+
+    def __next__(self) -> list[str]:
+        self.count += 1
+        if self.count == self._fail_at:
+            raise OSError("disk unplugged")
+        return list(next(self._reader))
+
+
+@pytest.mark.parametrize("stage", ["reading", "after_upsert"])
 def test_a_failure_part_way_keeps_everything_imported_before(
-    stats: StatsStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stats: StatsStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
 ) -> None:
     stats.import_csv(write(tmp_path, "a.csv", audience_csv(20)), today=TODAY)
     before = stats.series("audience", "", "streams")
     import app.stats_store as store_module
 
-    monkeypatch.setattr(store_module, "BATCH", 5)
-    calls = {"n": 0}
-    real = StatsStore._write_points
+    monkeypatch.setattr(store_module, "BATCH", 5)  # several batches reach the TEMP table
+    if stage == "reading":
+        real_open = store_module.open_csv
 
-    def failing(self, cursor, records, reader, report, as_of):  # type: ignore[no-untyped-def]
-        def rows():  # type: ignore[no-untyped-def]
-            for item in records:
-                calls["n"] += 1
-                if calls["n"] == 15:
-                    raise OSError("disk unplugged")
-                yield item
+        def opening(path: Path, max_bytes: int) -> Any:
+            source = real_open(path, max_bytes)
+            source.reader = _FailingReader(source.reader, 15)
+            return source
 
-        return real(self, cursor, rows(), reader, report, as_of)
+        monkeypatch.setattr(store_module, "open_csv", opening)
+    else:  # the new values are in stats_points already when it fails
+        real_upsert = PointWriter.upsert
 
-    monkeypatch.setattr(StatsStore, "_write_points", failing)
+        def upsert_then_fail(self: PointWriter, *args: Any) -> int:
+            real_upsert(self, *args)
+            raise OSError("disk unplugged")
+
+        monkeypatch.setattr(PointWriter, "upsert", upsert_then_fail)
     report = stats.import_csv(write(tmp_path, "b.csv", audience_csv(40, scale=3)), today=TODAY)
     assert report.status == "refused" and "disk unplugged" in report.message
     assert stats.series("audience", "", "streams") == before
     assert len(stats.imports()) == 1
+    monkeypatch.undo()  # the connection is usable again and its TEMP table is gone
+    again = stats.import_csv(tmp_path / "b.csv", today=TODAY)
+    # days 21-40 are new (3 values each); days 1-20 get tripled listeners and streams, while
+    # followers (not scaled) stay as they were
+    assert (again.values_added, again.values_updated, again.values_unchanged) == (60, 40, 20)
 
 
 def test_odd_names_are_kept_as_text(stats: StatsStore, tmp_path: Path) -> None:
@@ -395,3 +426,230 @@ def test_upgrade_from_0004_adds_the_stats_tables(db_path: Path) -> None:
             assert session.execute(text("SELECT COUNT(*) FROM stats_points")).scalar() == 0
     finally:
         db.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The bulk path: shortcut and full checks agree, duplicates in any order, bounded memory
+
+
+def test_rows_in_any_day_order_are_kept_and_repeats_found(
+    stats: StatsStore, tmp_path: Path
+) -> None:
+    days = [date(2025, 1, 1) + timedelta(days=i) for i in range(30)]
+    order = days[::-1]  # newest first, as some exports list them
+    lines = ["date,song,streams"]
+    lines += [f"{d.isoformat()},{s},{d.day * 10 + i}" for d in order for i, s in enumerate("AB")]
+    lines += ["2024-12-31,A,5", "2025-01-15,B,7", "2025-02-10,A,1"]  # B's day 15 again
+    report = stats.import_csv(write(tmp_path, "rev.csv", "\n".join(lines) + "\n"), today=TODAY)
+    first_b_15 = 2 + 2 * order.index(date(2025, 1, 15)) + 1  # header is line 1
+    assert [(r.line, r.reason, r.detail) for r in report.rejections] == [
+        (len(lines) - 1, "duplicate_day", str(first_b_15))
+    ]
+    assert (report.rows_read, report.values_added) == (63, 62)
+    stored = dict(stats.series("song", "B", "streams"))
+    assert stored[date(2025, 1, 15)] == 15 * 10 + 1  # the first row of the day wins
+    assert len(stats.series("song", "A", "streams")) == 32
+
+
+@st.composite
+def shuffled_timelines(draw: st.DrawFn) -> list[tuple[str, int, int]]:
+    """Rows (song, day offset, streams) in any order, some (song, day) twice or more."""
+    keys = st.tuples(st.sampled_from(["A", "B", "Ç 🎸"]), st.integers(0, 12))
+    rows = draw(st.lists(st.tuples(keys, st.integers(0, 10**6)), min_size=1, max_size=60))
+    return [(song, day, value) for (song, day), value in rows]
+
+
+def test_duplicates_in_any_order_match_a_plain_reference(tmp_path: Path) -> None:
+    database = open_database(tmp_path / "h.sqlite3")
+    stats = StatsStore(database)
+    counter = iter(range(10**6))
+    start = date(2025, 3, 1)
+
+    @given(shuffled_timelines())
+    @settings(max_examples=40, deadline=None)
+    def check(rows: list[tuple[str, int, int]]) -> None:
+        prefix = f"{next(counter)}-"  # each example writes its own songs
+        text = "date,song,streams\n" + "".join(
+            f"{(start + timedelta(days=d)).isoformat()},{prefix}{s},{v}\n" for s, d, v in rows
+        )
+        path = write(tmp_path, "s.csv", text)
+        report = stats.import_csv(path, today=TODAY)
+        first: dict[tuple[str, int], int] = {}
+        expected_rejections: list[tuple[int, str, str]] = []
+        expected: dict[str, dict[date, float]] = {}
+        for line, (song, day, value) in enumerate(rows, start=2):
+            if (song, day) in first:
+                expected_rejections.append((line, "duplicate_day", str(first[song, day])))
+                continue
+            first[song, day] = line
+            expected.setdefault(song, {})[start + timedelta(days=day)] = float(value)
+        got = [(r.line, r.reason, r.detail) for r in report.rejections]
+        assert got == expected_rejections
+        assert report.rows_rejected == len(expected_rejections)
+        assert report.values_added == len(first)
+        for song, series in expected.items():
+            assert dict(stats.series("song", prefix + song, "streams")) == series
+
+    try:
+        check()
+    finally:
+        database.close()
+
+
+def test_period_duplicates_keep_the_first_rows_facts(stats: StatsStore, tmp_path: Path) -> None:
+    text = (
+        "song,isrc,streams,release_date\n"
+        "Night Drive,USRC1,10,2024-03-01\n"
+        "Other,,5,\n"
+        "Night Drive,USRC2,99,2020-01-01\n"
+    )
+    report = stats.import_csv(write(tmp_path, "p.csv", text), as_of=TODAY)
+    assert [(r.line, r.reason, r.detail) for r in report.rejections] == [
+        (4, "duplicate_entity", "2")
+    ]
+    assert stats.series("song", "Night Drive", "streams", resolution="period") == [(TODAY, 10.0)]
+    with sqlite3.connect(stats._db.path) as raw:
+        facts = raw.execute(
+            "SELECT entity, isrc, release_date FROM stats_entities ORDER BY entity"
+        ).fetchall()
+    raw.close()
+    assert facts == [("Night Drive", "USRC1", "2024-03-01"), ("Other", None, None)]
+
+
+def test_kept_rejections_stay_in_line_order_past_the_limit(
+    stats: StatsStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.stats_store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_REJECTIONS_KEPT", 3)
+    import app.stats_import as import_module
+
+    monkeypatch.setattr(import_module, "MAX_REJECTIONS_KEPT", 3)
+    text = (
+        "date,streams\n"
+        "2025-01-02,1\n"  # 2
+        "2025-01-01,1\n"  # 3
+        "2025-01-02,2\n"  # 4 duplicate of 2 (found by the second step)
+        "2025-01-03,x\n"  # 5 bad number
+        "2025-01-01,3\n"  # 6 duplicate of 3
+        "2025-01-04,y\n"  # 7 bad number
+        "2025-01-05,z\n"  # 8 bad number
+    )
+    report = stats.import_csv(write(tmp_path, "r.csv", text), today=TODAY)
+    assert [(r.line, r.reason) for r in report.rejections] == [
+        (4, "duplicate_day"),
+        (5, "bad_number"),
+        (6, "duplicate_day"),
+    ]
+    assert (report.rows_read, report.rows_rejected, report.values_added) == (7, 5, 2)
+    assert report.values_unchanged == 0
+    assert stats.imports()[0]["rows_rejected"] == 5
+
+
+def test_shortcut_and_full_checks_agree(stats: StatsStore, tmp_path: Path) -> None:
+    # The first row of each name and date goes through every check, later ones may take the
+    # shortcut; whichever way a cell comes, it must read the same.
+    text = (
+        "date,song,streams\n"
+        "2025-01-01,A,0012\n"
+        "2025-01-01,B,1.234\n"  # grouping, not a decimal
+        "2025-01-02,A,12\n"
+        "2025-01-02,B," + "9" * 400 + "\n"  # a float of this is infinite: not a number
+        "2025-01-03,A,١٢\n"  # Arabic-Indic digits
+        "2025-01-03,B,1234567890123456\n"  # 16 digits: the long way, still exact
+        " 2025-01-04 , A ,5\n"  # spaces around: trimmed
+    )
+    report = stats.import_csv(write(tmp_path, "m.csv", text), today=TODAY)
+    assert [(r.line, r.reason) for r in report.rejections] == [(5, "bad_number")]
+    assert stats.series("song", "A", "streams") == [
+        (date(2025, 1, 1), 12.0),
+        (date(2025, 1, 2), 12.0),
+        (date(2025, 1, 3), 12.0),
+        (date(2025, 1, 4), 5.0),
+    ]
+    assert stats.series("song", "B", "streams") == [
+        (date(2025, 1, 1), 1234.0),
+        (date(2025, 1, 3), 1234567890123456.0),
+    ]
+    with pytest.raises(ValueError):
+        parse_number("9" * 400)
+
+
+def test_too_many_names_are_refused_whole(
+    stats: StatsStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.stats_import as import_module
+
+    monkeypatch.setattr(import_module, "MAX_ENTITIES", 5)
+    body = "".join(f"2025-01-01,Song {i},{i}\n" for i in range(6))
+    report = stats.import_csv(write(tmp_path, "n.csv", "date,song,streams\n" + body), today=TODAY)
+    assert report.status == "refused" and "more than 5" in report.message
+    assert stats.summary() == [] and stats.imports() == []
+    ok = stats.import_csv(
+        write(tmp_path, "o.csv", "date,song,streams\n" + body[: body.rfind("2025")])
+    )
+    assert ok.status == "imported" and ok.values_added == 5
+
+
+@given(
+    st.lists(
+        st.tuples(
+            # names: emoji, mixed scripts, control characters (NUL makes a file binary)
+            st.text(st.characters(blacklist_characters="\x00"), max_size=12),
+            st.sampled_from(["2025-01-01", "2025-01-02", "01/02/2025", "", "x", "2099-01-01"]),
+            st.one_of(
+                st.text(st.characters(blacklist_characters="\x00"), max_size=8),
+                st.integers(-5, 10**9).map(str),
+            ),
+        ),
+        max_size=25,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_any_cells_are_counted_never_crash(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]]
+) -> None:
+    tmp = tmp_path_factory.mktemp("cells")
+    out = io.StringIO()
+    write_csv([["date", "song", "streams"], *[[d, s, v] for s, d, v in rows]], out)
+    path = tmp / "c.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    database = open_database(tmp / "c.sqlite3")
+    try:
+        report = StatsStore(database).import_csv(path, today=TODAY)
+        assert report.status == "imported", report.message
+        assert report.rows_read - report.rows_rejected >= 0
+        assert report.values_added == report.rows_read - report.rows_rejected
+        assert len(report.rejections) == report.rows_rejected
+    finally:
+        database.close()
+
+
+def test_a_large_file_is_streamed_not_held(stats: StatsStore, tmp_path: Path) -> None:
+    """~5 MB, 200,000 rows. Held as Python objects at once (a tuple of line, name, day and
+    value per row: about 170 bytes each) they would take some 34 MB, about 7 times the file;
+    streamed, Python holds one batch of rows (:data:`app.stats_store.BATCH`), per song two
+    numbers and a few caches. The bound, the file's size, fails the first and leaves room for
+    the second; SQLite's own memory (page cache, sorter) is not counted by tracemalloc."""
+    import tracemalloc
+
+    path = tmp_path / "big.csv"
+    start = date(2023, 1, 1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("date,song,streams\n")
+        for d in range(1000):
+            day = (start + timedelta(days=d)).isoformat()
+            f.writelines(f"{day},Song {s:03d},{(d * 7 + s * 13) % 5000}\n" for s in range(200))
+    size = path.stat().st_size
+    assert size > 4_500_000
+    tracemalloc.start()
+    try:
+        report = stats.import_csv(path, today=TODAY)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.status == "imported" and report.values_added == 200_000
+    assert peak < size, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB file"
+    assert stats.totals("song")["streams"] == sum(
+        (d * 7 + s * 13) % 5000 for d in range(1000) for s in range(200)
+    )

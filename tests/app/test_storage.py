@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.storage import (
     BlobRow,
@@ -84,6 +85,22 @@ def test_session_rolls_back_on_error(database: Database) -> None:
         raise ZeroDivisionError
     with database.read_session() as session:
         assert session.scalar(select(func.count()).select_from(BlobRow)) == 0
+
+
+def test_foreign_key_checks_are_off_only_for_the_session_that_asks(database: Database) -> None:
+    orphan = text(
+        "INSERT INTO stats_points (kind, entity, resolution, day, metric, value, source, "
+        "import_id) VALUES ('song', :entity, 'daily', '2026-01-01', 'streams', 1, 'csv', 999)"
+    )
+    with database.session(check_foreign_keys=False) as session:
+        session.execute(orphan, {"entity": "unchecked"})
+    # The same pooled connection, next transaction: the checks are back on.
+    for _ in range(3):
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"), database.session() as session:
+            session.execute(orphan, {"entity": "checked"})
+    with database.read_session() as session:
+        entities = session.execute(text("SELECT entity FROM stats_points")).scalars().all()
+    assert entities == ["unchecked"]
 
 
 def test_closed_database_refuses_sessions(database: Database) -> None:
