@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -89,6 +89,7 @@ class Project:
         self._closed = False
         self._listing_stale = False  # the name in the project list may lag behind the document
         self._waiting = list(waiting_updates)  # accepted, held back for missing predecessors
+        self._local_listeners: list[Callable[[bytes], None]] = []
         self.warnings: list[str] = list(warnings)
         self.skipped_updates: tuple[int, ...] = tuple(skipped_updates)
         self._parts: dict[str, Map[Any] | Text | Array[Any]] = {
@@ -207,6 +208,20 @@ class Project:
         self._check_usable()
         return self._doc.get_state()
 
+    def add_local_listener(self, listener: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``listener(update)`` on this thread with the Yjs update of every local change
+        (not with updates given to :meth:`apply_update`), before the change is saved and before
+        :meth:`edit` returns. It must not touch the document; an exception it raises is logged
+        and ignored. Returns a function that removes the listener."""
+        self._check_usable()
+        self._local_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._local_listeners:
+                self._local_listeners.remove(listener)
+
+        return remove
+
     # -- saving --------------------------------------------------------------------------------
     def save(self) -> None:
         """Write every unsaved change now (normally done for you). Raises ProjectError."""
@@ -244,6 +259,11 @@ class Project:
         if self._receiving:
             return
         self._unsaved.append(event.update)
+        for listener in list(self._local_listeners):
+            try:
+                listener(event.update)
+            except Exception:
+                log.exception("a listener of project %s failed", self._id)
         if self._depth == 0:
             # A change made outside edit(): save it now. Raising from here would reach the
             # caller wrapped in an ExceptionGroup, so a failure is logged and retried later.

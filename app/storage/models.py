@@ -277,3 +277,52 @@ class SpotifyStateRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(2000))
+
+
+class SyncAccountRow(Base):
+    """The account the user signed in with on a team server. Tokens are in the OS keyring only."""
+
+    __tablename__ = "sync_accounts"
+
+    server_url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    signed_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncProjectRow(Base):
+    """A local project shared through a team server (see :mod:`app.sync`).
+
+    ``last_revision`` is the newest server revision applied locally; ``rows_seen`` and
+    ``state_vector`` record the project at the sync engine's last clean stop."""
+
+    __tablename__ = "sync_projects"
+
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    server_url: Mapped[str] = mapped_column(String(2000))
+    team_id: Mapped[str] = mapped_column(String(64))
+    last_revision: Mapped[int] = mapped_column(Integer)
+    rows_seen: Mapped[int] = mapped_column(Integer)
+    state_vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SyncOutboxRow(Base):
+    """One local Yjs update of a shared project not yet acknowledged by the server."""
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = (
+        Index("ix_sync_outbox_project_id_id", "project_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sync_projects.project_id", ondelete="CASCADE")
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,117 @@
+"""Team-server sign-in tokens in the OS keyring, and nowhere else.
+
+One keyring entry per server URL and account: service :data:`SERVICE`, user name
+``"<server url> <e-mail>"``, value a small JSON object with the refresh token and the user id.
+Access tokens are short-lived and kept in memory only. Refresh tokens rotate: every refresh
+returns a new one, which :meth:`KeyringCredentials.store` writes before it is used.
+
+A keyring that cannot keep secrets (none, a "fail" or plain-text backend) is refused with a
+message for the user; there is no fallback to a file. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import keyring
+import keyring.errors
+
+from app.i18n import _
+from app.sync.errors import KeyringUnavailable
+
+log = logging.getLogger(__name__)
+
+SERVICE = "Hookline Team Sync"
+MAX_ENTRY_CHARS = 16_384  # an entry is a few hundred characters
+
+
+@dataclass(frozen=True)
+class StoredSignIn:
+    refresh_token: str
+    user_id: str
+
+    def __repr__(self) -> str:  # never show the token, not even in a traceback
+        return f"StoredSignIn(user_id={self.user_id!r})"
+
+
+def check_backend() -> None:
+    """Raise :class:`KeyringUnavailable` when the keyring in use cannot keep secrets."""
+    backend = keyring.get_keyring()
+    name = f"{type(backend).__module__}.{type(backend).__name__}".lower()
+    if "fail" in name or "plaintext" in name or "null" in name:
+        raise KeyringUnavailable(
+            _(
+                "No secure system keyring is available ({backend}). Hookline keeps team sign-in "
+                "tokens only in the system keyring; start your desktop's keyring service (for "
+                "example GNOME Keyring or KWallet) and try again."
+            ).format(backend=type(backend).__name__),
+            code="keyring",
+        )
+
+
+class KeyringCredentials:
+    """The keyring entry of one account on one server."""
+
+    def __init__(self, server_url: str, account: str) -> None:
+        self.server_url = server_url
+        self.account = account.strip().lower()  # the server compares e-mails in lower case
+
+    @property
+    def username(self) -> str:
+        return f"{self.server_url} {self.account}"
+
+    def load(self) -> StoredSignIn | None:
+        """The stored sign-in, or None when there is none (or the entry is unreadable)."""
+        check_backend()
+        try:
+            raw = keyring.get_password(SERVICE, self.username)
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(
+                _("The system keyring could not be read: {error}").format(error=type(exc).__name__),
+                code="keyring",
+            ) from exc
+        if raw is None:
+            return None
+        try:
+            if len(raw) > MAX_ENTRY_CHARS:
+                raise ValueError("entry too long")
+            value = json.loads(raw)
+            if not isinstance(value, dict):
+                raise ValueError("not an object")
+            token, user_id = value.get("refresh_token"), value.get("user_id")
+            if not isinstance(token, str) or not token or not isinstance(user_id, str):
+                raise ValueError("fields missing")
+        except ValueError as exc:
+            log.warning("ignoring an unreadable team-sync keyring entry (%s)", exc)
+            return None
+        return StoredSignIn(token, user_id)
+
+    def store(self, sign_in: StoredSignIn) -> None:
+        check_backend()
+        value = json.dumps({"refresh_token": sign_in.refresh_token, "user_id": sign_in.user_id})
+        try:
+            keyring.set_password(SERVICE, self.username, value)
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(
+                _("The system keyring refused to store the team sign-in: {error}").format(
+                    error=type(exc).__name__
+                ),
+                code="keyring",
+            ) from exc
+
+    def erase(self) -> bool:
+        """Delete the entry; True when there was one."""
+        try:
+            keyring.delete_password(SERVICE, self.username)
+        except keyring.errors.PasswordDeleteError:
+            return False
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(
+                _("The system keyring could not be changed: {error}").format(
+                    error=type(exc).__name__
+                ),
+                code="keyring",
+            ) from exc
+        return True
