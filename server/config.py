@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,15 +72,21 @@ class ServerConfig:
         """Fields from ``HOOKLINE_SERVER_*`` variables, then ``overrides`` (None values skipped)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
+        hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             if f.name == "extra":
                 continue
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is None:
                 continue
-            kind = type(getattr(cls(), f.name))
+            kind = hints[f.name]
             try:
-                values[f.name] = kind(raw)
+                if kind is bool or kind == "bool":
+                    values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                else:
+                    # The annotation, not the default's type: a float field may default to 900.
+                    convert = kind if callable(kind) else type(getattr(cls(), f.name))
+                    values[f.name] = convert(raw)
             except ValueError as error:
                 raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r}: {error}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})

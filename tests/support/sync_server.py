@@ -116,10 +116,14 @@ class SyncServer:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def restart(self) -> SyncServer:
-        """Stop (if running) and start again on the same database and blobs; ``url`` may change."""
+    def restart(self, timeout: float = 20.0) -> SyncServer:
+        """Stop (if running) and start again on the same database, blobs and port, as a real
+        server comes back at its address; only if that port was taken meanwhile does ``url``
+        change."""
         self.stop()
-        return self.start()
+        if self.port and self._launch(timeout):
+            return self
+        return self.start(timeout)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
