@@ -124,6 +124,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("midi.output_port", str, "", N_("MIDI output port: empty for Hookline's own port")),
     Option(
+        "team.server_url",
+        str,
+        "http://127.0.0.1:8765",
+        N_("Address of your team's sync server (hookline serve)"),
+    ),
+    Option(
         "spotify.client_id",
         str,
         "",

@@ -2,8 +2,9 @@
 ``hookline stats show`` and the Stats view.
 
 An import is one write transaction: the file is read as a stream into a temporary table and its
-values are upserted in one statement in key order (:mod:`app.stats_bulk`); if anything fails part-way (the disk, the file vanishing) everything the import wrote is
-rolled back and what earlier imports stored is untouched. A value is keyed by (kind, entity,
+values are upserted in one statement in key order (:mod:`app.stats_bulk`); if anything fails
+part-way (the disk, the file vanishing) everything the import wrote is rolled back and what
+earlier imports stored is untouched. A value is keyed by (kind, entity,
 resolution, day, metric): importing the same rows again adds nothing, and a corrected value
 replaces the stored one and is counted as updated. Rejected rows are returned in the
 :class:`ImportReport` (the first :data:`~app.stats_import.MAX_REJECTIONS_KEPT` one by one, all

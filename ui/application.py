@@ -123,6 +123,19 @@ def install_stats_when_shown(window: MainWindow) -> None:
     window.room_shown.connect(build)
 
 
+def install_team_when_shown(window: MainWindow) -> None:
+    """Build the Team room (and resume a saved team sign-in) the first time it is shown."""
+
+    def build(key: str) -> None:
+        if key == "team":
+            window.room_shown.disconnect(build)
+            from ui.team import install_team_view
+
+            install_team_view(window)
+
+    window.room_shown.connect(build)
+
+
 def install_spotify_sync(window: MainWindow) -> None:
     from ui.stats.spotify_schedule import install_spotify_sync as install
 
@@ -176,6 +189,7 @@ def run_gui(language: str | None = None, quit_after: float | None = None) -> int
         install_library_when_shown(window)  # built on first visit: memory for what is used
         install_stats_when_shown(window)
         install_spotify_sync(window)  # scheduled Spotify snapshots, from 10 s after start
+        install_team_when_shown(window)
         install_create_when_shown(window, harmony.session.play_clip, harmony.session.played_notes)
         crash.parent_window = window
         window.restore_window_state(str(context.settings.get("ui.window_state")))

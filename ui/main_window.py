@@ -13,7 +13,7 @@ Public API for later features:
 * ``status`` (:class:`ui.status_bar.HooklineStatusBar`): ``set_dropouts(n)``,
   ``set_midi_input(port)``, ``set_audio_input(device, demo)``, ``set_project(name)``.
 * ``project``: the open :class:`app.projects.Project` or ``None``; ``create_project(name)``,
-  ``close_project()``.
+  ``open_project(project_id)``, ``close_project()``.
 * Signals ``settings_changed(list[str])`` (keys saved by the settings dialog),
   ``project_created(object)`` (the new Project), ``project_changed(object)`` (the current
   project or None), ``project_closing(object)`` (before it closes) and ``closed()``.
@@ -248,6 +248,24 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.status.showMessage(_("Created the project “{name}”.").format(name=project.name), 8000)
         self.project_created.emit(project)
+        self.project_changed.emit(project)
+        return project
+
+    def open_project(self, project_id: str) -> Project | None:
+        """Open a stored project (a team project just joined, for one) as the current one;
+        the store's message is shown when it cannot be opened."""
+        if self.project is not None and self.project.id == project_id:
+            return self.project
+        try:
+            project = self.context.projects.open(project_id)
+        except ProjectError as exc:
+            log.warning("could not open project %s: %s", project_id, exc)
+            self.status.showMessage(str(exc), 10000)
+            return None
+        self.close_project()
+        self.project = project
+        self._update_title()
+        self.status.showMessage(_("Opened the project “{name}”.").format(name=project.name), 8000)
         self.project_changed.emit(project)
         return project
 

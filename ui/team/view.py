@@ -1,0 +1,537 @@
+"""The Team room: an account on a team server (``hookline serve``), its teams and their shared
+projects, the open project's sync state, and the team's activity.
+
+Every call to the server runs in a worker thread and answers through a queued signal, so the
+window never waits on the network. The sync engine (:class:`app.sync.session.TeamSession`) runs
+while signed in; changes from the team are applied to the open project on the GUI thread. The
+indicator says online, offline (chosen), or retrying with the time of the next try and the number
+of changes still queued; "Work offline" keeps every edit in the queue until it is switched off.
+
+Keys: ``Ctrl+Shift+U`` share the open project with the chosen team.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import _, format_decimal
+from app.projects import Project
+from app.sync.engine import Connection, SyncStatus
+from app.sync.errors import SyncError
+from app.sync.session import TeamSession
+from ui.live.common import muted
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def _role(role: str) -> str:
+    return {"viewer": _("viewer"), "editor": _("editor"), "owner": _("owner")}.get(role, role)
+
+
+class _Relay(QObject):
+    done = Signal(object, object, object)  # (callback, result, error message or None)
+    status = Signal(object)  # SyncStatus
+
+
+class _GuiCaller(QObject):
+    """Runs callables on the GUI thread (the engine's ``call_in_owner``)."""
+
+    call = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call.connect(lambda fn: fn())
+
+
+class TeamRoom(QWidget):
+    message = Signal(str)
+
+    def __init__(
+        self,
+        session: TeamSession,
+        open_project: Callable[[str], Project | None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("team-room")
+        self.session = session
+        self._open_project = open_project
+        self.project: Project | None = None
+        self.relay = _Relay()
+        self.relay.done.connect(self._on_done)
+        self.relay.status.connect(self._show_status)
+        session.add_status_listener(self.relay.status.emit)
+        self.busy = 0
+        self.teams_by_row: list[Any] = []
+
+        # account
+        self.server = QLineEdit(session.server_url)
+        self.server.setObjectName("team-server")
+        self.server.setReadOnly(True)
+        self.server.setToolTip(_("Change it in Settings (team.server_url)"))
+        self.email = QLineEdit()
+        self.email.setObjectName("team-email")
+        self.email.setPlaceholderText(_("you@example.com"))
+        self.password = QLineEdit()
+        self.password.setObjectName("team-password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText(_("Your name (for a new account)"))
+        self.login_button = QPushButton(_("Sign in"))
+        self.login_button.setObjectName("team-login")
+        self.register_button = QPushButton(_("Create account"))
+        self.logout_button = QPushButton(_("Sign out"))
+        self.logout_button.setObjectName("team-logout")
+        self.account_label = QLabel("")
+        self.account_label.setObjectName("team-account")
+        account = QGroupBox(_("Team server"))
+        form = QFormLayout(account)
+        form.addRow(_("Server:"), self.server)
+        form.addRow(_("Email:"), self.email)
+        form.addRow(_("Password:"), self.password)
+        form.addRow(_("Name:"), self.name)
+        row = QHBoxLayout()
+        for w in (self.login_button, self.register_button, self.logout_button):
+            row.addWidget(w)
+        form.addRow(row)
+        form.addRow(self.account_label)
+
+        # sync state of the open project
+        self.indicator = QLabel("")
+        self.indicator.setObjectName("team-indicator")
+        self.indicator.setWordWrap(True)
+        self.offline_box = QCheckBox(_("Work offline"))
+        self.offline_box.setObjectName("team-offline")
+        self.offline_box.setToolTip(_("Keep every change queued until you switch this off"))
+        self.project_label = QLabel("")
+        self.project_label.setWordWrap(True)
+        self.share_button = QPushButton(_("Share this project with the team"))
+        self.share_button.setObjectName("team-share")
+        self.share_button.setShortcut(QKeySequence("Ctrl+Shift+U"))
+        state = QGroupBox(_("This project"))
+        state_box = QVBoxLayout(state)
+        for w in (self.project_label, self.share_button, self.indicator, self.offline_box):
+            state_box.addWidget(w)
+
+        # teams, their projects, activity
+        self.teams = QListWidget()
+        self.teams.setObjectName("team-teams")
+        self.new_team_button = QPushButton(_("New team…"))
+        self.join_button = QPushButton(_("Join with an invitation…"))
+        self.invite_role = QComboBox()
+        for role in ("editor", "viewer", "owner"):
+            self.invite_role.addItem(_role(role), role)
+        self.invite_button = QPushButton(_("Invite"))
+        self.invite_button.setObjectName("team-invite")
+        self.invitation = QLineEdit()
+        self.invitation.setObjectName("team-invitation")
+        self.invitation.setReadOnly(True)
+        self.invitation.setPlaceholderText(_("An invitation to copy appears here"))
+        self.remote = QTableWidget(0, 2)
+        self.remote.setObjectName("team-projects")
+        self.remote.setHorizontalHeaderLabels([_("Shared project"), _("Revision")])
+        self.remote.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.remote.verticalHeader().setVisible(False)
+        self.remote.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.remote.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.open_remote_button = QPushButton(_("Open the chosen project"))
+        self.open_remote_button.setObjectName("team-open")
+        self.activity = QTableWidget(0, 4)
+        self.activity.setObjectName("team-activity")
+        self.activity.setHorizontalHeaderLabels(
+            [_("Day"), _("Pushes"), _("Bytes"), _("Active members")]
+        )
+        self.activity.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.activity.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.activity.verticalHeader().setVisible(False)
+        teams = QGroupBox(_("Teams"))
+        teams_box = QVBoxLayout(teams)
+        teams_box.addWidget(self.teams, 1)
+        buttons = QHBoxLayout()
+        for w in (self.new_team_button, self.join_button):
+            buttons.addWidget(w)
+        teams_box.addLayout(buttons)
+        invite = QHBoxLayout()
+        for w in (self.invite_role, self.invite_button):
+            invite.addWidget(w)
+        invite.addWidget(self.invitation, 1)
+        teams_box.addLayout(invite)
+        shared = QGroupBox(_("Shared projects"))
+        shared_box = QVBoxLayout(shared)
+        shared_box.addWidget(self.remote, 1)
+        shared_box.addWidget(self.open_remote_button)
+        activity = QGroupBox(_("Activity (last 30 days)"))
+        activity_box = QVBoxLayout(activity)
+        activity_box.addWidget(self.activity)
+        self.note = QLabel("")
+        self.note.setObjectName("team-note")
+        self.note.setWordWrap(True)
+        muted(self.note)
+
+        left = QVBoxLayout()
+        left.addWidget(account)
+        left.addWidget(state)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(teams, 2)
+        right.addWidget(shared, 2)
+        right.addWidget(activity, 2)
+        columns = QHBoxLayout()
+        columns.addLayout(left, 2)
+        columns.addLayout(right, 3)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns, 1)
+        layout.addWidget(self.note)
+
+        self.login_button.clicked.connect(self.login)
+        self.register_button.clicked.connect(self.register)
+        self.logout_button.clicked.connect(self.logout)
+        self.new_team_button.clicked.connect(self.ask_new_team)
+        self.join_button.clicked.connect(self.ask_join)
+        self.invite_button.clicked.connect(self.invite)
+        self.share_button.clicked.connect(self.share)
+        self.open_remote_button.clicked.connect(self.open_remote)
+        self.teams.currentRowChanged.connect(lambda _row: self.refresh_team())
+        self.offline_box.toggled.connect(self._set_offline)
+        self.clock = QTimer(self)
+        self.clock.setInterval(1000)  # the "next try in N s" countdown
+        self.clock.timeout.connect(lambda: self._show_status(self.session.status()))
+        self.clock.start()
+        self._show_account()
+        self._show_project()
+        self.run(self.session.resume, self._on_resumed, quiet=True)
+
+    # -- running work off the GUI thread -------------------------------------------------------
+    def run(
+        self, work: Callable[[], Any], then: Callable[[Any], None], quiet: bool = False
+    ) -> None:
+        """``work()`` in a worker thread; ``then(result)`` on the GUI thread when it worked,
+        its message shown when it raised :class:`SyncError`."""
+        self.busy += 1
+
+        def body() -> None:
+            try:
+                result = work()
+            except SyncError as exc:
+                self.relay.done.emit(None, None, "" if quiet else str(exc))
+            except Exception as exc:
+                log.exception("team request failed")
+                self.relay.done.emit(
+                    None, None, _("The request failed: {error}").format(error=type(exc).__name__)
+                )
+            else:
+                self.relay.done.emit(then, result, None)
+
+        threading.Thread(target=body, name="team-request", daemon=True).start()
+
+    def idle(self) -> bool:
+        return self.busy == 0
+
+    def _on_done(self, then: Callable[[Any], None] | None, result: Any, error: str | None) -> None:
+        self.busy -= 1
+        if error:
+            self.note.setText(error)
+            self.message.emit(error)
+        if then is not None:
+            then(result)
+        self._show_account()
+
+    # -- account -------------------------------------------------------------------------------
+    def _show_account(self) -> None:
+        signed_in = self.session.signed_in
+        self.account_label.setText(
+            _("Signed in as {email}.").format(email=self.session.email or "?")
+            if signed_in
+            else _("Not signed in. Your projects stay on this computer until you share them.")
+        )
+        for w in (self.email, self.password, self.name, self.login_button, self.register_button):
+            w.setEnabled(not signed_in)
+        for w in (self.logout_button, self.new_team_button, self.join_button):
+            w.setEnabled(signed_in)
+        team = self.current_team()
+        owner = team is not None and team.role == "owner"
+        self.invite_button.setEnabled(signed_in and owner)
+        self.invite_role.setEnabled(signed_in and owner)
+        self.open_remote_button.setEnabled(signed_in and self.remote.currentRow() >= 0)
+        self._show_project()
+
+    def _on_resumed(self, resumed: bool) -> None:
+        if resumed:
+            self._signed_in()
+
+    def _signed_in(self, _result: object = None) -> None:
+        self.password.clear()
+        self.message.emit(_("Signed in to the team server."))
+        if self.project is not None:
+            self.session.attach(self.project)
+        self.refresh_teams()
+
+    def login(self) -> None:
+        email, password = self.email.text().strip(), self.password.text()
+        if not email or not password:
+            self.note.setText(_("Enter your email and password."))
+            return
+        self.run(lambda: self.session.login(email, password), self._signed_in)
+
+    def register(self) -> None:
+        email, password = self.email.text().strip(), self.password.text()
+        name = self.name.text().strip() or email.split("@")[0]
+        if not email or len(password) < 8:
+            self.note.setText(_("Enter an email and a password of at least 8 characters."))
+            return
+        self.run(lambda: self.session.register(email, password, name), self._signed_in)
+
+    def logout(self) -> None:
+        if self.project is not None:
+            self.session.detach(self.project)
+
+        def done(_result: object) -> None:
+            self.teams.clear()
+            self.teams_by_row = []
+            self.remote.setRowCount(0)
+            self.activity.setRowCount(0)
+            self.message.emit(_("Signed out of the team server; your projects stay here."))
+
+        self.run(self.session.logout, done)
+
+    # -- teams ---------------------------------------------------------------------------------
+    def current_team(self) -> Any:
+        row = self.teams.currentRow()
+        return self.teams_by_row[row] if 0 <= row < len(self.teams_by_row) else None
+
+    def refresh_teams(self, select: str | None = None) -> None:
+        def fill(teams: list[Any]) -> None:
+            keep = select or (self.current_team().team_id if self.current_team() else None)
+            self.teams_by_row = list(teams)
+            self.teams.blockSignals(True)
+            self.teams.clear()
+            for team in teams:
+                QListWidgetItem(f"{team.name} ({_role(team.role)})", self.teams)
+            self.teams.blockSignals(False)
+            rows = [i for i, t in enumerate(teams) if t.team_id == keep]
+            if teams:
+                self.teams.setCurrentRow(rows[0] if rows else 0)
+            if not teams:
+                self.note.setText(_("Create a team, or join one with an invitation."))
+            self._show_account()
+
+        self.run(self.session.teams, fill)
+
+    def refresh_team(self) -> None:
+        team = self.current_team()
+        self._show_account()
+        if team is None:
+            return
+
+        def projects(rows: list[Any]) -> None:
+            self.remote.setRowCount(len(rows))
+            for r, p in enumerate(rows):
+                name = QTableWidgetItem(p.name)
+                name.setData(Qt.ItemDataRole.UserRole, p.project_id)
+                self.remote.setItem(r, 0, name)
+                self.remote.setItem(r, 1, QTableWidgetItem(format_decimal(p.revision)))
+            if rows:
+                self.remote.selectRow(0)
+            self._show_account()
+
+        def activity(days: list[dict[str, Any]]) -> None:
+            shown = [d for d in days if d.get("pushes") or d.get("active_members")][-30:]
+            self.activity.setRowCount(len(shown))
+            for r, d in enumerate(reversed(shown)):
+                cells = [
+                    str(d.get("day", "")),
+                    format_decimal(int(d.get("pushes", 0))),
+                    format_decimal(int(d.get("bytes", 0))),
+                    format_decimal(int(d.get("active_members", 0))),
+                ]
+                for c, text in enumerate(cells):
+                    self.activity.setItem(r, c, QTableWidgetItem(text))
+
+        team_id = team.team_id
+        self.run(lambda: self.session.remote_projects(team_id), projects)
+        self.run(lambda: self.session.activity(team_id), activity)
+
+    def ask_new_team(self) -> QInputDialog:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(_("New team"))
+        dialog.setLabelText(_("Team name:"))
+        dialog.textValueSelected.connect(self.create_team)
+        dialog.open()
+        return dialog
+
+    def create_team(self, name: str) -> None:
+        name = name.strip()
+        if name:
+            self.run(lambda: self.session.create_team(name), lambda tid: self.refresh_teams(tid))
+
+    def ask_join(self) -> QInputDialog:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(_("Join a team"))
+        dialog.setLabelText(_("Paste the invitation you were sent:"))
+        dialog.textValueSelected.connect(self.accept_invitation)
+        dialog.open()
+        return dialog
+
+    def accept_invitation(self, token: str) -> None:
+        if token.strip():
+            self.run(
+                lambda: self.session.accept(token),
+                lambda team: self.refresh_teams(team.team_id),
+            )
+
+    def invite(self) -> None:
+        team = self.current_team()
+        if team is None:
+            return
+        role = str(self.invite_role.currentData())
+
+        def show(token: str) -> None:
+            self.invitation.setText(token)
+            self.invitation.selectAll()
+            self.note.setText(
+                _("Send this invitation to the person you invite; it works once, for 7 days.")
+            )
+
+        self.run(lambda: self.session.invite(team.team_id, role), show)
+
+    # -- the open project ----------------------------------------------------------------------
+    def set_project(self, project: Project | None) -> None:
+        """The window's current project changed (called on the GUI thread)."""
+        if self.project is not None and self.project is not project:
+            self.session.detach(self.project)
+        self.project = project
+        if project is not None:
+            self.session.attach(project)
+        self._show_project()
+
+    def _show_project(self) -> None:
+        project = self.project
+        team = self.current_team()
+        if project is None:
+            self.project_label.setText(_("No project is open."))
+            self.share_button.setEnabled(False)
+            return
+        shared = self.session.link(project) is not None
+        self.project_label.setText(
+            _("“{name}” is shared with a team.").format(name=project.name)
+            if shared
+            else _("“{name}” is only on this computer.").format(name=project.name)
+        )
+        can_share = team is not None and team.role in ("editor", "owner")
+        self.share_button.setEnabled(self.session.signed_in and not shared and can_share)
+
+    def share(self) -> None:
+        team, project = self.current_team(), self.project
+        if team is None or project is None:
+            return
+        snapshot = self.session.snapshot(project)
+
+        def shared(_link: object) -> None:
+            if self.project is project:
+                self.session.attach(project)
+            self.message.emit(
+                _("“{name}” is now shared with {team}.").format(name=project.name, team=team.name)
+            )
+            self.refresh_team()
+
+        self.run(lambda: self.session.share(snapshot, team.team_id), shared)
+
+    def open_remote(self) -> None:
+        team, row = self.current_team(), self.remote.currentRow()
+        item = self.remote.item(row, 0) if row >= 0 else None
+        if team is None or item is None:
+            return
+        remote_id = str(item.data(Qt.ItemDataRole.UserRole))
+        self.run(lambda: self.session.join(team.team_id, remote_id), self._open_joined)
+
+    def _open_joined(self, project_id: str) -> None:
+        self._open_project(project_id)
+
+    # -- status --------------------------------------------------------------------------------
+    def _set_offline(self, offline: bool) -> None:
+        engine = self.session.engine
+        if engine is not None:
+            engine.go_offline() if offline else engine.go_online()
+
+    def _show_status(self, status: SyncStatus | None) -> None:
+        if status is None:
+            self.indicator.setText(
+                _("Sync is off: sign in to a team server.")
+                if not self.session.signed_in
+                else _("Starting sync…")
+            )
+            return
+        queued = ngettext_queued(status.outbox_size)
+        if status.connection == Connection.ONLINE:
+            text = _("Online. {queued}").format(queued=queued)
+        elif status.connection == Connection.OFFLINE:
+            text = _("Working offline. {queued}").format(queued=queued)
+        elif status.connection == Connection.RETRYING:
+            wait = max(0, round((status.retry_at or time.monotonic()) - time.monotonic()))
+            text = _("Cannot reach the team server; next try in {seconds} s. {queued}").format(
+                seconds=wait, queued=queued
+            )
+        else:
+            text = _("Sync is stopped.")
+        if status.last_error:
+            text += "\n" + status.last_error
+        self.indicator.setText(text)
+
+
+def ngettext_queued(count: int) -> str:
+    from app.i18n import ngettext
+
+    if count == 0:
+        return _("Every change is on the server.")
+    return ngettext(
+        "{count} change waits to be sent.", "{count} changes wait to be sent.", count
+    ).format(count=format_decimal(count))
+
+
+def install_team_view(window: MainWindow) -> TeamRoom:
+    """Build the Team room with a session on the configured server; it follows the window's
+    current project and opens the projects joined through it."""
+    caller = _GuiCaller()
+    session = TeamSession(
+        window.context.database,
+        window.context.projects,
+        str(window.context.settings.get("team.server_url")),
+        caller.call.emit,
+    )
+    room = TeamRoom(session, window.open_project)
+    room.caller = caller  # type: ignore[attr-defined]  # kept alive with the room
+    window.set_room_widget("team", room)
+    window.project_changed.connect(room.set_project)
+    window.project_closing.connect(lambda project: session.detach(project))
+    room.set_project(window.project)
+    room.message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+    window.closed.connect(session.close)
+    return room
