@@ -269,7 +269,12 @@ class SyncEngine:
     def _notify(self) -> None:
         if not self._status_listeners:
             return
-        status = self.status()
+        try:
+            status = self.status()
+        except RuntimeError:  # the database was closed after stop(): nobody is listening now
+            if self._stop_event.is_set():
+                return
+            raise
         for listener in list(self._status_listeners):
             try:
                 listener(status)
@@ -287,6 +292,10 @@ class SyncEngine:
             self._notify()
 
     def _failed(self, component: str, error: SyncError | ProjectError, wait_s: float) -> None:
+        if self._stop_event.is_set():
+            # A long-poll left running by stop() ends with the server or the app going away:
+            # nothing to report, and the database may already be closed.
+            return
         code = error.code if isinstance(error, SyncError) else "bad_update"
         with self._lock:
             self._failing[component] = time.monotonic() + wait_s
