@@ -163,7 +163,7 @@ class SpotifyService:
                 signed_in = self.cache.has_token()
             except TokenStoreUnavailable as exc:
                 problem = str(exc)
-        latest = self.store.latest()
+        latest = self.store.latest_info()
         backoff = self._backoff()
         now = self._now()
         blocked = (
@@ -185,7 +185,7 @@ class SpotifyService:
     def next_sync(self, latest: Snapshot | None = None) -> datetime:
         """When the scheduled sync is due: an interval after the last complete snapshot (now when
         there is none), and never before a rate limit ends."""
-        latest = latest if latest is not None else self.store.latest()
+        latest = latest if latest is not None else self.store.latest_info()
         due = (
             self._now()
             if latest is None

@@ -121,8 +121,9 @@ class SpotifyStore:
             )
             return [self._snapshot(r) for r in rows]
 
-    def latest(self) -> Snapshot | None:
-        """The newest complete snapshot with its items."""
+    def latest_info(self) -> Snapshot | None:
+        """The newest complete snapshot without its items (one indexed row: cheap enough for
+        the GUI thread's schedule checks)."""
         with self._db.read_session() as session:
             row = session.execute(
                 text(
@@ -130,9 +131,14 @@ class SpotifyStore:
                     "ORDER BY taken_at DESC, id DESC LIMIT 1"
                 )
             ).first()
-            if row is None:
-                return None
-            snapshot = self._snapshot(row)
+        return None if row is None else self._snapshot(row)
+
+    def latest(self) -> Snapshot | None:
+        """The newest complete snapshot with its items."""
+        snapshot = self.latest_info()
+        if snapshot is None:
+            return None
+        with self._db.read_session() as session:
             items = session.execute(
                 text(
                     "SELECT kind, spotify_id, name, rank, followers, popularity, parent_id, "
