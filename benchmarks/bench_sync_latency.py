@@ -70,7 +70,11 @@ def latency(
     machines: list[Machine] = []
     stop = threading.Event()
     try:
-        team_id, emails = make_team(server.url, clients + 1, prefix=f"{mode}-")
+        try:
+            team_id, emails = make_team(server.url, clients + 1, prefix=f"{mode}-")
+        except Exception:
+            print(server.log_text()[-4000:], file=sys.stderr)  # what the server said
+            raise
         writer = Machine(root / mode, "writer", server.url)
         writer.client.login(emails[0], PASSWORD)
 

@@ -31,8 +31,9 @@ from server.config import ServerConfig
 from server.db import create_schema, make_engine
 from server.errors import ApiError
 from server.notify import Waiters, listen_postgres
+from server.recent import RecentRevisions
 from server.security import LoginLimiter, Passwords
-from server.updatelog import NOTIFY_CHANNEL, UpdateLog
+from server.updatelog import NOTIFY_CHANNEL, PullResult, UpdateLog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -141,6 +142,7 @@ class Service:
         )
         self.limiter = LoginLimiter(config.login_window_s)
         self.waiters = Waiters()
+        self.recent = RecentRevisions()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.compacting: set[str] = set()
 
@@ -387,6 +389,7 @@ def _add_update_routes(app: FastAPI, s: Service) -> None:
         except p.ProtocolError as error:
             raise ApiError("bad_request", str(error)) from None
         result = await call(s.log.push, project_id, user, batch)
+        s.recent.add(project_id, result.first_revision, batch)
         s.waiters.wake(project_id)
         if result.compaction_due:
             s.schedule_compaction(project_id)
@@ -406,9 +409,16 @@ def _add_update_routes(app: FastAPI, s: Service) -> None:
         wait = _query_number(request, "wait", 0, 0, 1e9)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(wait, s.config.max_wait_s)
+        result: PullResult | None = None
         while True:
             event = s.waiters.event(project_id)
-            result = await call(s.log.pull, project_id, user, int(after), p.MAX_PULL_BYTES)
+            # Woken by a push (access was checked by the first read of this request): answer
+            # from the revisions this process just committed when they follow on without a gap.
+            recent = s.recent.after(project_id, int(after), p.MAX_PULL_BYTES) if result else []
+            if result is not None and recent:
+                result = PullResult(recent, recent[-1][0], None, result.team_id)
+            else:
+                result = await call(s.log.pull, project_id, user, int(after), p.MAX_PULL_BYTES)
             remaining = deadline - loop.time()
             if result.entries or remaining <= 0 or await request.is_disconnected():
                 break
