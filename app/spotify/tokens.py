@@ -18,6 +18,7 @@ import keyring.errors
 from spotipy.cache_handler import CacheHandler
 
 from app.i18n import _
+from app.keyring_guard import unusable_keyring
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,14 @@ class TokenStoreUnavailable(Exception):
 
 
 def _check_backend() -> None:
-    backend = keyring.get_keyring()
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if "fail" in name.lower() or "plaintext" in name.lower() or "null" in name.lower():
+    backend = unusable_keyring()
+    if backend is not None:
         raise TokenStoreUnavailable(
             _(
                 "No secure system keyring is available ({backend}). Hookline keeps Spotify "
                 "sign-in tokens only in the system keyring; start your desktop's keyring "
                 "service (for example GNOME Keyring or KWallet) and try again."
-            ).format(backend=type(backend).__name__)
+            ).format(backend=backend)
         )
 
 

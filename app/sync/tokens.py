@@ -19,6 +19,7 @@ import keyring
 import keyring.errors
 
 from app.i18n import _
+from app.keyring_guard import unusable_keyring
 from app.sync.errors import KeyringUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,14 @@ class StoredSignIn:
 
 def check_backend() -> None:
     """Raise :class:`KeyringUnavailable` when the keyring in use cannot keep secrets."""
-    backend = keyring.get_keyring()
-    name = f"{type(backend).__module__}.{type(backend).__name__}".lower()
-    if "fail" in name or "plaintext" in name or "null" in name:
+    backend = unusable_keyring()
+    if backend is not None:
         raise KeyringUnavailable(
             _(
                 "No secure system keyring is available ({backend}). Hookline keeps team sign-in "
                 "tokens only in the system keyring; start your desktop's keyring service (for "
                 "example GNOME Keyring or KWallet) and try again."
-            ).format(backend=type(backend).__name__),
+            ).format(backend=backend),
             code="keyring",
         )
 

@@ -184,3 +184,56 @@ def test_a_declined_sign_in_says_so(memory_keyring: InMemoryTestKeyring) -> None
         )
     with pytest.raises(LoginFailed, match="no authorization code"):
         login("cid", _unused_endpoints(), KeyringTokenCache("cid"), _redirect_to({}))
+
+
+def test_a_keyring_chain_with_a_plain_text_member_is_refused() -> None:
+    from keyring.backend import KeyringBackend
+    from keyring.backends import fail
+
+    from app.keyring_guard import unusable_keyring
+
+    class PlaintextKeyring(KeyringBackend):  # the name keyrings.alt gives its file backend
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return None
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise AssertionError("a secret must never reach a plain-text file")
+
+        def delete_password(self, service: str, username: str) -> None:
+            pass
+
+    class Chain(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self, members: list[KeyringBackend]) -> None:
+            super().__init__()
+            self.backends = members
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return None
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.backends[0].set_password(service, username, password)
+
+        def delete_password(self, service: str, username: str) -> None:
+            pass
+
+    previous = keyring.get_keyring()
+    try:
+        for members, refused in (
+            ([InMemoryTestKeyring()], False),
+            ([InMemoryTestKeyring(), PlaintextKeyring()], True),
+            ([fail.Keyring()], True),
+            ([], True),
+        ):
+            keyring.set_keyring(Chain(members))
+            assert (unusable_keyring() is not None) is refused, members
+            if refused:
+                with pytest.raises(TokenStoreUnavailable):
+                    KeyringTokenCache("c").save_token_to_cache({"access_token": "a"})
+        keyring.set_keyring(PlaintextKeyring())
+        assert unusable_keyring() == "PlaintextKeyring"
+    finally:
+        keyring.set_keyring(previous)
