@@ -88,3 +88,32 @@ def team_activity(engine: Engine, team_id: str, days: int, now: float | None = N
             }
         )
     return out
+
+
+def project_history(engine: Engine, project_id: str, limit: int) -> tuple[str | None, list[dict]]:
+    """(the project's team, its newest pushes, newest first): ``{at: ISO time (UTC), user_id,
+    name, updates, bytes}`` per push. The team is None for an unknown project."""
+    with engine.connect() as c:
+        team_id = c.execute(
+            select(db.projects.c.team_id).where(db.projects.c.id == project_id)
+        ).scalar()
+        if team_id is None:
+            return None, []
+        e = db.events
+        rows = c.execute(
+            select(e.c.at, e.c.user_id, db.users.c.name, e.c.count.label("n"), e.c.bytes)
+            .select_from(e.outerjoin(db.users, db.users.c.id == e.c.user_id))
+            .where(and_(e.c.team_id == team_id, e.c.project_id == project_id, e.c.kind == "push"))
+            .order_by(e.c.id.desc())
+            .limit(limit)
+        ).all()
+    return str(team_id), [
+        {
+            "at": dt.datetime.fromtimestamp(float(r.at), dt.UTC).isoformat(timespec="seconds"),
+            "user_id": r.user_id,
+            "name": r.name or "",
+            "updates": int(r.n),
+            "bytes": int(r.bytes),
+        }
+        for r in rows
+    ]

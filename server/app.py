@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import protocol as p
 from server.accounts import Accounts
-from server.analytics import Events, team_activity
+from server.analytics import Events, project_history, team_activity
 from server.blobs import BlobStore, record_blob, team_has_blob
 from server.config import ServerConfig
 from server.db import create_schema, make_engine
@@ -364,6 +364,17 @@ def _add_team_routes(app: FastAPI, s: Service) -> None:
         user = await s.user(request)
         await call(s.accounts.require_role, _hex_id(team_id, "team"), user, "viewer")
         return {"projects": await call(s.log.projects_of, team_id)}
+
+    @app.get(v + "/projects/{project_id}/history")
+    async def history(project_id: str, request: Request) -> dict[str, object]:
+        user = await s.user(request)
+        _hex_id(project_id, "project")
+        limit = int(_query_number(request, "limit", 50, 1, 200))
+        team_id, changes = await call(project_history, s.engine, project_id, limit)
+        if team_id is None:
+            raise ApiError("not_found", "no such project")
+        await call(s.accounts.require_role, team_id, user, "viewer")
+        return {"changes": changes}
 
     @app.get(v + "/teams/{team_id}/activity")
     async def activity(team_id: str, request: Request) -> dict[str, object]:

@@ -36,6 +36,8 @@ Endpoints (all under :data:`API_PREFIX`)::
     PUT    /teams/{team_id}/blobs/{sha256}  raw bytes (editor+)         -> 201 {sha256, size}
     GET    /teams/{team_id}/blobs/{sha256}                  (viewer+)   -> raw bytes
     GET    /teams/{team_id}/activity?days=N                 (viewer+)   -> {days: [...]}
+    GET    /projects/{project_id}/history?limit=N           (viewer+)   -> {changes: [{at,
+                                              user_id, name, updates, bytes}], newest first}
 
 Revisions of one project are 1, 2, 3, ... with no gaps, committed in order; a pull returns every
 revision after ``after`` (or, when ``after`` is older than the last compaction, the compacted

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -239,6 +240,34 @@ class SyncClient:
     def activity(self, team_id: str, days: int = 30) -> list[dict[str, Any]]:
         body = self._json("GET", f"/teams/{_seg(team_id)}/activity", params={"days": days})
         return _items(body, "days")
+
+    def history(self, project_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Who pushed changes to a team project, and when: newest first, ``{at, name, updates,
+        bytes}`` with ``at`` an aware UTC datetime. Malformed entries are dropped."""
+        _check_project_id(project_id)
+        body = self._json(
+            "GET",
+            f"/projects/{_seg(project_id)}/history",
+            params={"limit": max(1, min(limit, 200))},
+        )
+        out = []
+        for item in _items(body, "changes"):
+            try:
+                at = datetime.fromisoformat(str(item["at"]))
+                name, updates = str(item.get("name", ""))[:200], int(item["updates"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if at.tzinfo is None or updates < 0:
+                continue
+            out.append(
+                {
+                    "at": at,
+                    "name": name,
+                    "updates": updates,
+                    "bytes": int(item.get("bytes", 0) or 0),
+                }
+            )
+        return out
 
     # -- projects ------------------------------------------------------------------------------
     def create_project(self, team_id: str, project_id: str, name: str) -> str:

@@ -40,6 +40,7 @@ class TeamSession:
         self.engine: SyncEngine | None = None
         self.email: str | None = None
         self._status_listeners: list[Callable[[SyncStatus], None]] = []
+        self._remote_listeners: list[Callable[[str, int], None]] = []
 
     # -- the account ---------------------------------------------------------------------------
     @property
@@ -99,6 +100,8 @@ class TeamSession:
             engine = SyncEngine(self.client, self.database, self._call_in_owner)
             for listener in self._status_listeners:
                 engine.add_status_listener(listener)
+            for remote in self._remote_listeners:
+                engine.add_remote_listener(remote)
             self.engine = engine
         engine.start()
 
@@ -120,6 +123,17 @@ class TeamSession:
 
     def activity(self, team_id: str, days: int = 30) -> list[dict[str, object]]:
         return self.client.activity(team_id, days)
+
+    def history(self, project_id: str, limit: int = 30) -> list[dict[str, object]]:
+        """Who changed the shared project ``project_id`` (a local id) and when, newest first."""
+        return self.client.history(wire_id(project_id), limit)
+
+    def add_remote_listener(self, listener: Callable[[str, int], None]) -> None:
+        """``listener(project_id, revision)`` after changes from the team were applied (on the
+        project's owner thread)."""
+        self._remote_listeners.append(listener)
+        if self.engine is not None:
+            self.engine.add_remote_listener(listener)
 
     def share(self, snapshot: ShareSnapshot, team_id: str) -> SyncLink:
         return share_project(self.client, self.store, snapshot, team_id)

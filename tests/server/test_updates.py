@@ -264,3 +264,24 @@ def test_unknown_projects_and_odd_ids(api: Api, song: tuple) -> None:
         assert r.status_code == 404, project
         r = api.request("POST", f"/projects/{project}/updates", user, content=encode_push([b"x"]))
         assert r.status_code == 404, project
+
+
+def test_history_says_who_pushed_and_hides_from_outsiders(api: Api, song: tuple) -> None:
+    owner, team, project = song
+    editor = api.user("Bea 🎸")
+    api.join(owner, team, editor, "editor")
+    writer = Writer()
+    assert api.push(owner, project, [writer.type("one ")]).status_code == 200
+    assert api.push(editor, project, [writer.type("two "), writer.type("three")]).status_code == 200
+    answer = api.request("GET", f"/projects/{project}/history", editor, params={"limit": 10})
+    assert answer.status_code == 200, answer.text
+    changes = answer.json()["changes"]
+    assert [(c["name"], c["updates"]) for c in changes[:2]] == [("Bea 🎸", 2), ("Ann", 1)]
+    assert changes[0]["at"].endswith("+00:00") and changes[0]["bytes"] > 0
+    outsider = api.user("Eve")
+    hidden = api.request("GET", f"/projects/{project}/history", outsider)
+    assert hidden.status_code == 404 and error_code(hidden) == "not_found"
+    missing = api.request("GET", "/projects/" + "0" * 32 + "/history", owner)
+    assert error_code(missing) == "not_found"
+    bad = api.request("GET", f"/projects/{project}/history", owner, params={"limit": "x"})
+    assert error_code(bad) == "bad_request"

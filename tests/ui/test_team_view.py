@@ -116,6 +116,14 @@ def test_two_desktops_share_a_project_through_the_team_room(
     with bob_song.edit():
         bob_song.lyrics += "Bob answers."
     qtbot.waitUntil(lambda: "Bob answers." in str(song.lyrics), timeout=15000)
+    # Alice's room lists who changed the song ("bob": the name defaults to the e-mail's start).
+    changes = alice.changes
+
+    def lines() -> list[str]:
+        return [changes.item(i).text() for i in range(changes.count())]
+
+    qtbot.waitUntil(lambda: any(": bob, 1 change" in line for line in lines()), timeout=10000)
+    assert any(": Alice, " in line for line in lines()), lines()
     with song.edit():
         song.meta["tempo"] = 96.0
     qtbot.waitUntil(lambda: bob_song.meta.get("tempo") == 96.0, timeout=15000)

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import _, format_decimal
+from app.i18n import _, format_decimal, ngettext
 from app.projects import Project
 from app.sync.engine import Connection, SyncStatus
 from app.sync.errors import SyncError
@@ -59,6 +59,7 @@ def _role(role: str) -> str:
 class _Relay(QObject):
     done = Signal(object, object, object)  # (callback, result, error message or None)
     status = Signal(object)  # SyncStatus
+    remote = Signal(str, int)  # (project id, revision): changes from the team arrived
 
 
 class _GuiCaller(QObject):
@@ -89,6 +90,12 @@ class TeamRoom(QWidget):
         self.relay.done.connect(self._on_done)
         self.relay.status.connect(self._show_status)
         session.add_status_listener(self.relay.status.emit)
+        session.add_remote_listener(self.relay.remote.emit)
+        self.relay.remote.connect(self._on_remote)
+        self.history_due = QTimer(self)  # at most one history request a second
+        self.history_due.setSingleShot(True)
+        self.history_due.setInterval(1000)
+        self.history_due.timeout.connect(self.refresh_history)
         self.busy = 0
         self.teams_by_row: list[Any] = []
 
@@ -136,10 +143,15 @@ class TeamRoom(QWidget):
         self.share_button = QPushButton(_("Share this project with the team"))
         self.share_button.setObjectName("team-share")
         self.share_button.setShortcut(QKeySequence("Ctrl+Shift+U"))
+        self.changes = QListWidget()
+        self.changes.setObjectName("team-changes")
+        self.changes.setToolTip(_("Who changed this project, and when (newest first)"))
         state = QGroupBox(_("This project"))
         state_box = QVBoxLayout(state)
         for w in (self.project_label, self.share_button, self.indicator, self.offline_box):
             state_box.addWidget(w)
+        state_box.addWidget(QLabel(_("Recent changes:")))
+        state_box.addWidget(self.changes, 1)
 
         # teams, their projects, activity
         self.teams = QListWidget()
@@ -198,8 +210,7 @@ class TeamRoom(QWidget):
 
         left = QVBoxLayout()
         left.addWidget(account)
-        left.addWidget(state)
-        left.addStretch(1)
+        left.addWidget(state, 1)
         right = QVBoxLayout()
         right.addWidget(teams, 2)
         right.addWidget(shared, 2)
@@ -376,6 +387,7 @@ class TeamRoom(QWidget):
                     self.activity.setItem(r, c, QTableWidgetItem(text))
 
         team_id = team.team_id
+        self.refresh_history()
         self.run(lambda: self.session.remote_projects(team_id), projects)
         self.run(lambda: self.session.activity(team_id), activity)
 
@@ -431,6 +443,7 @@ class TeamRoom(QWidget):
         if project is not None:
             self.session.attach(project)
         self._show_project()
+        self.refresh_history()
 
     def _show_project(self) -> None:
         project = self.project
@@ -447,6 +460,32 @@ class TeamRoom(QWidget):
         )
         can_share = team is not None and team.role in ("editor", "owner")
         self.share_button.setEnabled(self.session.signed_in and not shared and can_share)
+
+    def _on_remote(self, project_id: str, _revision: int) -> None:
+        if self.project is not None and self.project.id == project_id:
+            self.history_due.start()
+
+    def refresh_history(self) -> None:
+        """Fill "Recent changes" for the open project, when it is shared and signed in."""
+        project = self.project
+        if project is None or self.session.link(project) is None or not self.session.signed_in:
+            self.changes.clear()
+            return
+        project_id = project.id
+
+        def fill(changes: list[dict[str, Any]]) -> None:
+            if self.project is None or self.project.id != project_id:
+                return
+            self.changes.clear()
+            for change in changes:
+                at = change["at"].astimezone().strftime("%Y-%m-%d %H:%M")
+                count = int(change["updates"])
+                text = ngettext(
+                    "{time}: {name}, {count} change", "{time}: {name}, {count} changes", count
+                ).format(time=at, name=change["name"] or "?", count=format_decimal(count))
+                QListWidgetItem(text, self.changes)
+
+        self.run(lambda: self.session.history(project_id), fill, quiet=True)
 
     def share(self) -> None:
         team, project = self.current_team(), self.project
@@ -507,8 +546,6 @@ class TeamRoom(QWidget):
 
 
 def ngettext_queued(count: int) -> str:
-    from app.i18n import ngettext
-
     if count == 0:
         return _("Every change is on the server.")
     return ngettext(
