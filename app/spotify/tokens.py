@@ -13,12 +13,16 @@ import json
 import logging
 from typing import Any
 
-import keyring
-import keyring.errors
 from spotipy.cache_handler import CacheHandler
 
 from app.i18n import _
-from app.keyring_guard import unusable_keyring
+from app.keyring_guard import (
+    KeyringProblem,
+    delete_entry,
+    read_entry,
+    require_usable,
+    write_entry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,20 +30,18 @@ SERVICE = "Hookline Spotify"
 MAX_ENTRY_CHARS = 16_384  # a token entry is about 600 characters
 
 
-class TokenStoreUnavailable(Exception):
-    """The OS keyring cannot be used; the message is for the user."""
+# The OS keyring cannot be used; the message is for the user.
+TokenStoreUnavailable = KeyringProblem
 
 
 def _check_backend() -> None:
-    backend = unusable_keyring()
-    if backend is not None:
-        raise TokenStoreUnavailable(
-            _(
-                "No secure system keyring is available ({backend}). Hookline keeps Spotify "
-                "sign-in tokens only in the system keyring; start your desktop's keyring "
-                "service (for example GNOME Keyring or KWallet) and try again."
-            ).format(backend=backend)
+    require_usable(
+        _(
+            "No secure system keyring is available ({backend}). Hookline keeps Spotify "
+            "sign-in tokens only in the system keyring; start your desktop's keyring "
+            "service (for example GNOME Keyring or KWallet) and try again."
         )
+    )
 
 
 class KeyringTokenCache(CacheHandler):
@@ -50,12 +52,7 @@ class KeyringTokenCache(CacheHandler):
 
     def get_cached_token(self) -> dict[str, Any] | None:
         _check_backend()
-        try:
-            raw = keyring.get_password(SERVICE, self.client_id)
-        except keyring.errors.KeyringError as exc:
-            raise TokenStoreUnavailable(
-                _("The system keyring could not be read: {error}").format(error=type(exc).__name__)
-            ) from exc
+        raw = read_entry(SERVICE, self.client_id)
         if raw is None:
             return None
         try:
@@ -77,28 +74,12 @@ class KeyringTokenCache(CacheHandler):
 
     def save_token_to_cache(self, token_info: dict[str, Any]) -> None:
         _check_backend()
-        try:
-            keyring.set_password(SERVICE, self.client_id, json.dumps(token_info))
-        except keyring.errors.KeyringError as exc:
-            raise TokenStoreUnavailable(
-                _("The system keyring refused to store the Spotify sign-in: {error}").format(
-                    error=type(exc).__name__
-                )
-            ) from exc
+        refused = _("The system keyring refused to store the Spotify sign-in: {error}")
+        write_entry(SERVICE, self.client_id, json.dumps(token_info), refused)
 
     def erase(self) -> bool:
         """Delete the entry; True when there was one."""
-        try:
-            keyring.delete_password(SERVICE, self.client_id)
-        except keyring.errors.PasswordDeleteError:
-            return False
-        except keyring.errors.KeyringError as exc:
-            raise TokenStoreUnavailable(
-                _("The system keyring could not be changed: {error}").format(
-                    error=type(exc).__name__
-                )
-            ) from exc
-        return True
+        return delete_entry(SERVICE, self.client_id)
 
     def has_token(self) -> bool:
         return self.get_cached_token() is not None

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-import keyring
-import keyring.errors
-
 from app.i18n import _
-from app.keyring_guard import unusable_keyring
+from app.keyring_guard import (
+    KeyringProblem,
+    delete_entry,
+    read_entry,
+    require_usable,
+    write_entry,
+)
 from app.sync.errors import KeyringUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,17 +42,23 @@ class StoredSignIn:
         return f"StoredSignIn(user_id={self.user_id!r})"
 
 
+@contextmanager
+def _as_sync_error() -> Iterator[None]:
+    try:
+        yield
+    except KeyringProblem as exc:
+        raise KeyringUnavailable(str(exc), code="keyring") from exc
+
+
 def check_backend() -> None:
     """Raise :class:`KeyringUnavailable` when the keyring in use cannot keep secrets."""
-    backend = unusable_keyring()
-    if backend is not None:
-        raise KeyringUnavailable(
+    with _as_sync_error():
+        require_usable(
             _(
                 "No secure system keyring is available ({backend}). Hookline keeps team sign-in "
                 "tokens only in the system keyring; start your desktop's keyring service (for "
                 "example GNOME Keyring or KWallet) and try again."
-            ).format(backend=backend),
-            code="keyring",
+            )
         )
 
 
@@ -65,13 +76,8 @@ class KeyringCredentials:
     def load(self) -> StoredSignIn | None:
         """The stored sign-in, or None when there is none (or the entry is unreadable)."""
         check_backend()
-        try:
-            raw = keyring.get_password(SERVICE, self.username)
-        except keyring.errors.KeyringError as exc:
-            raise KeyringUnavailable(
-                _("The system keyring could not be read: {error}").format(error=type(exc).__name__),
-                code="keyring",
-            ) from exc
+        with _as_sync_error():
+            raw = read_entry(SERVICE, self.username)
         if raw is None:
             return None
         try:
@@ -91,27 +97,11 @@ class KeyringCredentials:
     def store(self, sign_in: StoredSignIn) -> None:
         check_backend()
         value = json.dumps({"refresh_token": sign_in.refresh_token, "user_id": sign_in.user_id})
-        try:
-            keyring.set_password(SERVICE, self.username, value)
-        except keyring.errors.KeyringError as exc:
-            raise KeyringUnavailable(
-                _("The system keyring refused to store the team sign-in: {error}").format(
-                    error=type(exc).__name__
-                ),
-                code="keyring",
-            ) from exc
+        refused = _("The system keyring refused to store the team sign-in: {error}")
+        with _as_sync_error():
+            write_entry(SERVICE, self.username, value, refused)
 
     def erase(self) -> bool:
         """Delete the entry; True when there was one."""
-        try:
-            keyring.delete_password(SERVICE, self.username)
-        except keyring.errors.PasswordDeleteError:
-            return False
-        except keyring.errors.KeyringError as exc:
-            raise KeyringUnavailable(
-                _("The system keyring could not be changed: {error}").format(
-                    error=type(exc).__name__
-                ),
-                code="keyring",
-            ) from exc
-        return True
+        with _as_sync_error():
+            return delete_entry(SERVICE, self.username)
