@@ -604,7 +604,7 @@ class RowReader:
         self.dates = DateReader()
         self._metric_columns = [(i, self.columns.get(m)) for i, m in enumerate(METRICS)]
         self._names: dict[str, str] = {}  # raw cell -> valid entity name
-        self._days: dict[str, tuple[int, str]] = {}  # raw cell -> settled (ordinal, ISO date)
+        self._days: dict[str, int] = {}  # raw cell -> settled day (days since 1970-01-01)
         self._entity_fields = [f for f in ("song", "playlist", "isrc", "name") if f in self.columns]
         self.has_facts = any(f in self.columns for f in ("isrc", "author", *DATE_FIELDS[1:]))
         """Whether rows carry facts besides numbers: ISRC, author, release date, date added."""
@@ -612,7 +612,7 @@ class RowReader:
         """The metrics this mapping reads, in the order :meth:`batches` gives their values."""
         self._metric_positions = [METRICS.index(m) for m in self.metrics]
         self.spans: dict[str, list[int]] = {}
-        """Per entity with an accepted row: [earliest, latest] day ordinal (0 without dates)."""
+        """Per entity with an accepted row: [earliest, latest] day (:func:`epoch_day`)."""
         self.out_of_order = False
         self.rows_read = 0
         self.rows_rejected = 0
@@ -658,7 +658,7 @@ class RowReader:
             if day > self.latest:
                 return Rejection(line, "future_date", day.isoformat())
             if self.dates.settled(text):
-                _remember(self._days, raw, (day.toordinal(), day.isoformat()))
+                _remember(self._days, raw, epoch_day(day))
         values: list[float | None] = []
         for _i, column in self._metric_columns:
             if column is None or column >= len(row):
@@ -686,12 +686,12 @@ class RowReader:
         return ParsedRow(line, entity, day, tuple(values), **extra)  # type: ignore[arg-type]
 
     def batches(
-        self, source: CsvSource, period_day: str, size: int = 50_000
+        self, source: CsvSource, period_day: int, size: int = 50_000
     ) -> Iterator[list[tuple[Cell, ...]]]:
         """The accepted rows of ``source`` (from where its reader stands) in lists of at most
         ``size`` tuples ``(line, entity, day, value...)``: the row's line, the entity's name
-        (``""`` for the audience), the day as ISO text (``period_day`` for a file without
-        dates), one value per metric of :attr:`metrics` (a float, None, or on the shortcut
+        (``""`` for the audience), the day as :func:`epoch_day` (``period_day`` for a file
+        without dates), one value per metric of :attr:`metrics` (a float, None, or on the shortcut
         the cell's text of plain ASCII digits, which SQLite's REAL columns store as the float
         it writes), then, when :attr:`has_facts`, ISRC, author, release date and date added
         (ISO text). Rejected rows are counted and the first ones kept; blank rows are skipped.
@@ -721,14 +721,11 @@ class RowReader:
                         if shortcut:
                             try:
                                 entity = names[row[entity_column]] if entity_column >= 0 else ""
-                                if date_column >= 0:
-                                    ordinal, iso = days[row[date_column]]
-                                else:
-                                    ordinal, iso = 0, period_day
+                                day = days[row[date_column]] if date_column >= 0 else period_day
                                 if single >= 0:
                                     text = row[single]
                                     if text.isdigit() and text.isascii() and len(text) <= plain:
-                                        out = (reader.line_num + offset, entity, iso, text)
+                                        out = (reader.line_num + offset, entity, day, text)
                                         ok, count = True, 1
                                 else:
                                     cells = [row[c] for c in metric_columns]
@@ -737,7 +734,7 @@ class RowReader:
                                         for t in cells
                                     )
                                     if ok:
-                                        out = (reader.line_num + offset, entity, iso, *cells)
+                                        out = (reader.line_num + offset, entity, day, *cells)
                                         count = len(cells)
                             except (KeyError, IndexError):
                                 ok = False
@@ -751,10 +748,9 @@ class RowReader:
                                 self._reject(result)
                                 continue
                             entity = result.entity
-                            ordinal = result.day.toordinal() if result.day else 0
-                            iso = result.day.isoformat() if result.day else period_day
+                            day = epoch_day(result.day) if result.day else period_day
                             kept = [result.values[i] for i in self._metric_positions]
-                            out = (line, entity, iso, *kept)
+                            out = (line, entity, day, *kept)
                             count = sum(v is not None for v in kept)
                             if self.has_facts:
                                 out += (
@@ -775,11 +771,11 @@ class RowReader:
                                         "The file names more than {limit} songs or playlists."
                                     ).format(limit=MAX_ENTITIES)
                                 )
-                            spans[entity] = [ordinal, ordinal]
-                        elif ordinal > span[1]:
-                            span[1] = ordinal
-                        elif ordinal < span[0]:
-                            span[0] = ordinal
+                            spans[entity] = [day, day]
+                        elif day > span[1]:
+                            span[1] = day
+                        elif day < span[0]:
+                            span[0] = day
                         else:
                             out_of_order = True
                         append(out)
@@ -820,6 +816,20 @@ class RowReader:
             return self.dates.read(text)
         except ValueError:
             return None  # a side fact; its row still counts
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+"""``date.toordinal()`` of 1970-01-01: stored days count from it."""
+
+
+def epoch_day(day: date) -> int:
+    """``day`` as whole days since 1970-01-01 (how ``stats_points`` stores days)."""
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def from_epoch_day(number: int) -> date:
+    """The date :func:`epoch_day` turned into ``number``."""
+    return date.fromordinal(int(number) + EPOCH_ORDINAL)
 
 
 def _remember(cache: dict[str, _T], key: str, value: _T) -> None:

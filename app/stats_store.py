@@ -39,6 +39,8 @@ from app.stats_import import (
     Rejection,
     RowReader,
     detect,
+    epoch_day,
+    from_epoch_day,
     open_csv,
     read_layout,
 )
@@ -46,8 +48,10 @@ from app.storage import Database
 from app.storage.models import StatsImportRow
 
 SOURCE = "spotify_for_artists_csv"
+_SERIES_POINTS = "stats_series AS s JOIN stats_points AS p ON p.series_id = s.id"
 BATCH = 10_000
-"""Accepted rows held in Python at a time on their way to the database."""
+"""Accepted rows read from the file per batch (an import of over
+:data:`app.stats_bulk.MEMORY_ROWS` rows holds one batch at a time in Python)."""
 CACHE_KIB = 64 * 1024  # page cache of the importing connection; SQLite's default is 2 MiB
 
 _UPSERT_ENTITY = (
@@ -350,24 +354,26 @@ class StatsStore:
         report: ImportReport,
         as_of: date,
     ) -> tuple[int, int, list[tuple[object, ...]]]:
-        """Read every record, collect the accepted rows in a TEMP table, drop the rows that
-        repeat a day (or a name), and upsert the rest into ``stats_points`` (see
-        :mod:`app.stats_bulk`). Fills the report's row counts and rejections; returns how many
-        values the accepted rows held, how many of them were added or changed in the table,
-        and the songs' or playlists' rows for ``stats_entities`` still to write."""
+        """Read every record, collect the accepted rows, drop the rows that repeat a day (or a
+        name), and upsert the rest into ``stats_points`` (see :mod:`app.stats_bulk`). Fills
+        the report's row counts and rejections; returns how many values the accepted rows
+        held, how many of them were added or changed in the table, and the songs' or
+        playlists' rows for ``stats_entities`` still to write."""
         import sqlite3
 
         assert isinstance(cursor, sqlite3.Cursor)
-        writer = PointWriter(cursor, reader.metrics, facts=reader.has_facts)
-        for batch in reader.batches(source, as_of.isoformat(), BATCH):
+        writer = PointWriter(
+            cursor, reader.kind, str(report.resolution), reader.metrics, facts=reader.has_facts
+        )
+        for batch in reader.batches(source, epoch_day(as_of), BATCH):
             writer.add(batch)
         if reader.out_of_order:
             reader.add_duplicates(*writer.remove_duplicates(MAX_REJECTIONS_KEPT))
-        changed = writer.upsert(reader.kind, str(report.resolution), SOURCE, report.import_id)
+        changed = writer.upsert(SOURCE, report.import_id)
         entities: list[tuple[object, ...]] = []
         if reader.kind != "audience":
             if reader.has_facts:
-                writer.upsert_facts(reader.kind, report.import_id)
+                writer.upsert_facts(report.import_id)
             else:
                 entities = [
                     (reader.kind, name, None, None, None, None, report.import_id)
@@ -414,36 +420,37 @@ class StatsStore:
     ) -> list[tuple[date, float]]:
         """(day, value) pairs of one series in day order, ``start`` and ``end`` included."""
         query = (
-            "SELECT day, value FROM stats_points WHERE kind = :kind AND entity = :entity "
-            "AND resolution = :resolution AND metric = :metric "
-            "AND day >= :start AND day <= :end ORDER BY day"
+            f"SELECT p.day, p.value FROM {_SERIES_POINTS} WHERE s.kind = :kind "
+            "AND s.entity = :entity AND s.resolution = :resolution AND s.metric = :metric "
+            "AND p.day >= :start AND p.day <= :end ORDER BY p.day"
         )
         params = {
             "kind": kind,
             "entity": entity,
             "resolution": resolution,
             "metric": metric,
-            "start": (start or date.min).isoformat(),
-            "end": (end or date.max).isoformat(),
+            "start": epoch_day(start or date.min),
+            "end": epoch_day(end or date.max),
         }
         with self._db.read_session() as session:
             return [
-                (date.fromisoformat(str(day)), float(value))
+                (from_epoch_day(day), float(value))
                 for day, value in session.execute(text(query), params)
             ]
 
     def summary(self, kind: str | None = None) -> list[SeriesSummary]:
         """Per kind, entity and resolution: each metric's date range, day count, total and
         latest value. Ordered by kind, then entity."""
-        where = "WHERE kind = :kind" if kind else ""
+        where = (
+            "WHERE series_id IN (SELECT id FROM stats_series WHERE kind = :kind)" if kind else ""
+        )
         # One scan for the ranges; the latest value is then one primary-key lookup per series.
         query = (
-            "SELECT g.kind, g.entity, g.resolution, g.metric, g.first, g.last, g.days, g.total, "
-            "p.value FROM (SELECT kind, entity, resolution, metric, MIN(day) AS first, "
-            "MAX(day) AS last, COUNT(*) AS days, SUM(value) AS total FROM stats_points "
-            f"{where} GROUP BY kind, entity, resolution, metric) AS g "
-            "JOIN stats_points AS p ON p.kind = g.kind AND p.entity = g.entity "
-            "AND p.resolution = g.resolution AND p.day = g.last AND p.metric = g.metric"
+            "SELECT s.kind, s.entity, s.resolution, s.metric, g.first, g.last, g.days, g.total, "
+            "p.value FROM (SELECT series_id, MIN(day) AS first, MAX(day) AS last, "
+            f"COUNT(*) AS days, SUM(value) AS total FROM stats_points {where} "
+            "GROUP BY series_id) AS g JOIN stats_series AS s ON s.id = g.series_id "
+            "JOIN stats_points AS p ON p.series_id = g.series_id AND p.day = g.last"
         )
         params = {"kind": kind} if kind else {}
         out: dict[tuple[str, str, str], SeriesSummary] = {}
@@ -453,8 +460,8 @@ class StatsStore:
             ):
                 summary = out.setdefault((k, entity, res), SeriesSummary(k, entity, res))
                 summary.metrics[metric] = MetricSummary(
-                    date.fromisoformat(str(first)),
-                    date.fromisoformat(str(final)),
+                    from_epoch_day(first),
+                    from_epoch_day(final),
                     int(days),
                     float(total),
                     float(latest),
@@ -464,7 +471,9 @@ class StatsStore:
 
     def date_range(self, kind: str | None = None) -> tuple[date, date] | None:
         """The first and last day stored (for ``kind``, or for all)."""
-        where = "WHERE kind = :kind" if kind else ""
+        where = (
+            "WHERE series_id IN (SELECT id FROM stats_series WHERE kind = :kind)" if kind else ""
+        )
         with self._db.read_session() as session:
             first, last = session.execute(
                 text(f"SELECT MIN(day), MAX(day) FROM stats_points {where}"),
@@ -472,12 +481,12 @@ class StatsStore:
             ).one()
         if first is None:
             return None
-        return date.fromisoformat(str(first)), date.fromisoformat(str(last))
+        return from_epoch_day(first), from_epoch_day(last)
 
     def totals(self, kind: str | None = None, resolution: str = "daily") -> dict[str, float]:
         """The sum of every stored value per metric (meaningful for streams and saves; for
         listeners and followers use :meth:`summary`'s latest values)."""
-        where = "WHERE resolution = :resolution" + (" AND kind = :kind" if kind else "")
+        where = "WHERE s.resolution = :resolution" + (" AND s.kind = :kind" if kind else "")
         params: dict[str, str] = {"resolution": resolution}
         if kind:
             params["kind"] = kind
@@ -485,7 +494,10 @@ class StatsStore:
             return {
                 str(metric): float(total)
                 for metric, total in session.execute(
-                    text(f"SELECT metric, SUM(value) FROM stats_points {where} GROUP BY metric"),
+                    text(
+                        f"SELECT s.metric, SUM(p.value) FROM {_SERIES_POINTS} {where} "
+                        "GROUP BY s.metric"
+                    ),
                     params,
                 )
             }
@@ -495,11 +507,9 @@ class StatsStore:
     ) -> tuple[np.ndarray, np.ndarray]:
         """One series as two arrays in day order: the days (``datetime64[D]``) and the values
         (``float64``). The fast path for charts: no Python ``date`` per value."""
-        # julianday() - 2440587.5: days since 1970-01-01, a whole number for a stored day
         query = (
-            "SELECT julianday(day) - 2440587.5, value FROM stats_points WHERE kind = ? "
-            "AND entity = ? AND resolution = ? AND metric = ? AND julianday(day) IS NOT NULL "
-            "ORDER BY day"
+            f"SELECT p.day, p.value FROM {_SERIES_POINTS} WHERE s.kind = ? AND s.entity = ? "
+            "AND s.resolution = ? AND s.metric = ? ORDER BY p.day"
         )
         with self._db.read_session() as session:
             raw = session.connection().connection.dbapi_connection
@@ -507,8 +517,8 @@ class StatsStore:
             rows = raw.execute(query, (kind, entity, resolution, metric)).fetchall()
         if not rows:
             return np.empty(0, dtype="datetime64[D]"), np.empty(0, dtype=np.float64)
-        table = np.array(rows, dtype=np.float64)
-        return np.rint(table[:, 0]).astype(np.int64).astype("datetime64[D]"), table[:, 1].copy()
+        table = np.array(rows, dtype=np.float64)  # days since 1970-01-01, exact in a float
+        return table[:, 0].astype(np.int64).astype("datetime64[D]"), table[:, 1].copy()
 
     def weekday_pattern(
         self, kind: str, entity: str, metric: str, *, resolution: str = "daily"
@@ -566,9 +576,10 @@ class StatsStore:
             "COUNT(CASE WHEN p.day > :recent_from THEN 1 END), "
             "SUM(CASE WHEN p.day <= :recent_from THEN p.value END), "
             "COUNT(CASE WHEN p.day <= :recent_from THEN 1 END) "
-            "FROM stats_entities AS e JOIN stats_points AS p ON p.kind = e.kind "
-            "AND p.entity = e.entity AND p.resolution = 'daily' AND p.day > :previous_from "
-            "AND p.day <= :end WHERE e.kind = :kind AND p.metric = 'streams' GROUP BY e.entity"
+            "FROM stats_entities AS e JOIN stats_series AS s ON s.kind = e.kind "
+            "AND s.entity = e.entity AND s.resolution = 'daily' AND s.metric = 'streams' "
+            "JOIN stats_points AS p ON p.series_id = s.id AND p.day > :previous_from "
+            "AND p.day <= :end WHERE e.kind = :kind GROUP BY e.entity"
         )
         with self._db.read_session() as session:
             for entity, isrc, author, released, added in session.execute(
@@ -581,11 +592,9 @@ class StatsStore:
             if end is not None:
                 params = {
                     "kind": kind,
-                    "end": end.isoformat(),
-                    "recent_from": date.fromordinal(end.toordinal() - window_days).isoformat(),
-                    "previous_from": date.fromordinal(
-                        end.toordinal() - 2 * window_days
-                    ).isoformat(),
+                    "end": epoch_day(end),
+                    "recent_from": epoch_day(end) - window_days,
+                    "previous_from": epoch_day(end) - 2 * window_days,
                 }
                 for entity, recent, n_recent, previous, n_previous in session.execute(
                     text(window_query), params

@@ -187,24 +187,38 @@ class StatsImportRow(Base):
     values_unchanged: Mapped[int] = mapped_column(Integer)
 
 
-class StatsPointRow(Base):
-    """One number of an artist statistic: ``metric`` of ``entity`` (of ``kind``) on ``day``.
+class StatsSeriesRow(Base):
+    """One series of an artist statistic: ``metric`` of ``entity`` (of ``kind``) at
+    ``resolution``. ``resolution`` is ``daily`` (a value per day) or ``period`` (totals over
+    periods, each stored on the period's last day). ``entity`` is ``""`` for the artist's own
+    audience timeline."""
 
-    ``resolution`` is ``daily`` (the value of that day) or ``period`` (a total over a period
-    ending on ``day``). ``entity`` is ``""`` for the artist's own audience timeline."""
-
-    __tablename__ = "stats_points"
+    __tablename__ = "stats_series"
     __table_args__ = (
-        PrimaryKeyConstraint(
-            "kind", "entity", "resolution", "day", "metric", name="pk_stats_points"
-        ),
+        UniqueConstraint("kind", "entity", "resolution", "metric", name="uq_stats_series_kind"),
     )
 
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
     entity: Mapped[str] = mapped_column(String(500))
     resolution: Mapped[str] = mapped_column(String(8))
-    day: Mapped[date] = mapped_column(Date)
     metric: Mapped[str] = mapped_column(String(32))
+
+
+class StatsPointRow(Base):
+    """One number of a :class:`StatsSeriesRow` series on ``day`` (whole days since
+    1970-01-01). ``WITHOUT ROWID``: the table is one B-tree in (series, day) order."""
+
+    __tablename__ = "stats_points"
+    __table_args__ = (
+        PrimaryKeyConstraint("series_id", "day", name="pk_stats_points"),
+        {"sqlite_with_rowid": False},
+    )
+
+    series_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("stats_series.id", ondelete="CASCADE")
+    )
+    day: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(32))
     import_id: Mapped[int | None] = mapped_column(

@@ -4,6 +4,7 @@ the models."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pycrdt
@@ -46,8 +47,9 @@ def test_migrations_are_a_single_line_ending_at_head() -> None:
         "0005",
         "0006",
         "0007",
+        "0008",
     }
-    assert migrate.head_revision() == "0007"
+    assert migrate.head_revision() == "0008"
 
 
 def test_upgrade_from_empty_creates_every_table(db_path: Path) -> None:
@@ -205,6 +207,63 @@ def test_upgrade_from_0003_keeps_analyses_and_adds_downbeats(db_path: Path) -> N
     finally:
         db.close()
     assert db_path.with_name("hookline.r0003.bak.sqlite3").exists()
+
+
+_OLD_POINTS = [  # stats_points as 0005-0007 kept them: the whole key as text
+    ("audience", "", "daily", "2025-01-01", "streams", 300.0, "csv", None),
+    ("audience", "", "daily", "2025-01-02", "streams", 302.0, "csv", None),
+    ("audience", "", "daily", "2025-01-01", "listeners", 100.0, "csv", None),
+    ("song", "Ünïcode 🎵", "daily", "1999-12-31", "streams", 7.5, "csv", None),
+    ("song", "Ünïcode 🎵", "period", "2026-06-30", "streams", 1e12, "csv", None),
+]
+
+
+def test_upgrade_from_0007_moves_stats_to_series_keys_and_back(db_path: Path) -> None:
+    _database_at(db_path, "0007")
+    with sqlite3.connect(db_path) as raw:
+        raw.executemany(
+            "INSERT INTO stats_points (kind, entity, resolution, day, metric, value, source, "
+            "import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _OLD_POINTS,
+        )
+    raw.close()
+    db = open_database(db_path)
+    try:
+        assert db.revision() == migrate.head_revision()
+        from app.stats_store import StatsStore
+
+        stats = StatsStore(db)
+        assert stats.series("audience", "", "streams") == [
+            (date(2025, 1, 1), 300.0),
+            (date(2025, 1, 2), 302.0),
+        ]
+        assert stats.series("audience", "", "listeners") == [(date(2025, 1, 1), 100.0)]
+        assert stats.series("song", "Ünïcode 🎵", "streams") == [(date(1999, 12, 31), 7.5)]
+        assert stats.series("song", "Ünïcode 🎵", "streams", resolution="period") == [
+            (date(2026, 6, 30), 1e12)
+        ]
+        with db.read_session() as session:
+            from sqlalchemy import text
+
+            assert session.execute(text("SELECT COUNT(*) FROM stats_series")).scalar() == 4
+            tables = set(inspect(db.engine).get_table_names())
+            assert "stats_points_0007" not in tables
+    finally:
+        db.close()
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.begin() as connection:
+            from alembic import command
+
+            command.downgrade(migrate.alembic_config(connection), "0007")
+            rows = connection.exec_driver_sql(
+                "SELECT kind, entity, resolution, day, metric, value, source, import_id "
+                "FROM stats_points"
+            ).all()
+            assert sorted(tuple(r) for r in rows) == sorted(_OLD_POINTS)
+            assert "stats_series" not in inspect(connection).get_table_names()
+    finally:
+        engine.dispose()
 
 
 def test_cascade_from_0001_still_works_after_upgrade(db_path: Path) -> None:

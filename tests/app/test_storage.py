@@ -88,19 +88,26 @@ def test_session_rolls_back_on_error(database: Database) -> None:
 
 
 def test_foreign_key_checks_are_off_only_for_the_session_that_asks(database: Database) -> None:
-    orphan = text(
-        "INSERT INTO stats_points (kind, entity, resolution, day, metric, value, source, "
-        "import_id) VALUES ('song', :entity, 'daily', '2026-01-01', 'streams', 1, 'csv', 999)"
+    with database.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO stats_series (id, kind, entity, resolution, metric) "
+                "VALUES (1, 'song', 'x', 'daily', 'streams')"
+            )
+        )
+    orphan = text(  # import 999 does not exist
+        "INSERT INTO stats_points (series_id, day, value, source, import_id) "
+        "VALUES (1, :day, 1, 'csv', 999)"
     )
     with database.session(check_foreign_keys=False) as session:
-        session.execute(orphan, {"entity": "unchecked"})
+        session.execute(orphan, {"day": 20000})
     # The same pooled connection, next transaction: the checks are back on.
-    for _ in range(3):
+    for day in range(3):
         with pytest.raises(IntegrityError, match="FOREIGN KEY"), database.session() as session:
-            session.execute(orphan, {"entity": "checked"})
+            session.execute(orphan, {"day": day})
     with database.read_session() as session:
-        entities = session.execute(text("SELECT entity FROM stats_points")).scalars().all()
-    assert entities == ["unchecked"]
+        days = session.execute(text("SELECT day FROM stats_points")).scalars().all()
+    assert days == [20000]
 
 
 def test_closed_database_refuses_sessions(database: Database) -> None:
