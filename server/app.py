@@ -20,13 +20,20 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import protocol as p
 from server.accounts import Accounts
 from server.analytics import Events, project_history, team_activity
-from server.blobs import BlobStore, record_blob, team_has_blob
+from server.blobs import (
+    BlobStore,
+    BlobStreamCut,
+    is_upload_id,
+    open_blob_store,
+    record_blob,
+    team_has_blob,
+)
 from server.config import ServerConfig
 from server.db import create_schema, make_engine
 from server.errors import ApiError
@@ -135,7 +142,7 @@ class Service:
         create_schema(self.engine)
         self.accounts = Accounts(self.engine, config)
         self.log = UpdateLog(self.engine, config)
-        self.blobs = BlobStore(config.resolved_blobs_path())
+        self.blobs = open_blob_store(config)
         self.events = Events(self.engine)
         self.passwords = Passwords(
             config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
@@ -453,15 +460,41 @@ def _add_update_routes(app: FastAPI, s: Service) -> None:
         )
 
 
+class _BlobStream(StreamingResponse):
+    """Bytes from an object store. When the store fails midway the answer stays incomplete and
+    the connection is closed (the client sees fewer bytes than Content-Length), with one log
+    line instead of a stack trace."""
+
+    async def stream_response(self, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except BlobStreamCut:
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 def _add_blob_routes(app: FastAPI, s: Service) -> None:
     v = p.API_PREFIX
 
-    @app.put(v + "/teams/{team_id}/blobs/{sha256}", status_code=201)
-    async def put_blob(team_id: str, sha256: str, request: Request) -> dict[str, object]:
+    async def blob_access(team_id: str, sha256: str, request: Request, role: str) -> str:
+        """The user, once the name is a blob name and the user's role in the team allows it
+        (checked before anything is signed, written or read)."""
         user = await s.user(request)
         if not p.is_sha256(sha256):
             raise ApiError("bad_request", "a blob name is 64 lowercase hex digits")
-        await call(s.accounts.require_role, _hex_id(team_id, "team"), user, "editor")
+        await call(s.accounts.require_role, _hex_id(team_id, "team"), user, role)
+        return user
+
+    def presigning() -> bool:
+        return s.blobs.can_sign and s.config.presign_blobs
+
+    @app.put(v + "/teams/{team_id}/blobs/{sha256}", status_code=201)
+    async def put_blob(team_id: str, sha256: str, request: Request) -> dict[str, object]:
+        user = await blob_access(team_id, sha256, request, "editor")
         limit = s.config.max_blob_bytes
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -480,20 +513,78 @@ def _add_blob_routes(app: FastAPI, s: Service) -> None:
                 await call(writer.write, b"".join(pending))
             size = await call(writer.finish)
         except BaseException:
-            writer.abort()
+            with anyio.CancelScope(shield=True):
+                await call(writer.abort)  # an object store's abort is a request of its own
             raise
         await call(record_blob, s.engine, team_id, sha256, size)
         s.events.record("blob_put", team_id=team_id, user_id=user, size=size)
         return {"sha256": sha256, "size": size}
 
+    @app.post(v + "/teams/{team_id}/blobs/{sha256}/upload")
+    async def offer_upload(team_id: str, sha256: str, request: Request) -> dict[str, object]:
+        await blob_access(team_id, sha256, request, "editor")
+        size = (await _read_json(request)).get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ApiError("bad_request", "size: a byte count")
+        limit = s.config.max_blob_bytes
+        if size > limit:
+            raise ApiError("too_large", f"a blob holds at most {limit} bytes")
+        if not presigning():
+            return {"direct": True}
+        ttl = s.config.blob_url_ttl_s
+        offer = await call(s.blobs.offer_upload, sha256, ttl)
+        return {
+            "direct": False,
+            "method": "PUT",
+            "url": offer.url,
+            "upload_id": offer.upload_id,
+            "expires_in": int(ttl),
+        }
+
+    @app.post(v + "/teams/{team_id}/blobs/{sha256}/commit", status_code=201)
+    async def commit_upload(team_id: str, sha256: str, request: Request) -> dict[str, object]:
+        user = await blob_access(team_id, sha256, request, "editor")
+        upload_id = (await _read_json(request)).get("upload_id")
+        if not isinstance(upload_id, str) or not is_upload_id(upload_id):
+            raise ApiError("bad_request", "upload_id: 32 lowercase hex digits")
+        size = await call(s.blobs.accept_upload, sha256, upload_id, s.config.max_blob_bytes)
+        await call(record_blob, s.engine, team_id, sha256, size)
+        s.events.record("blob_put", team_id=team_id, user_id=user, size=size)
+        return {"sha256": sha256, "size": size}
+
+    @app.get(v + "/teams/{team_id}/blobs/{sha256}/info")
+    async def blob_info(team_id: str, sha256: str, request: Request) -> dict[str, object]:
+        """Whether the team has the blob, and its size: lets a client skip an upload."""
+        await blob_access(team_id, sha256, request, "viewer")
+        if not await call(team_has_blob, s.engine, team_id, sha256):
+            raise ApiError("not_found", "no such blob")
+        size = await call(s.blobs.size, sha256)
+        if size is None:
+            raise ApiError("not_found", "no such blob")
+        return {"sha256": sha256, "size": size}
+
     @app.get(v + "/teams/{team_id}/blobs/{sha256}")
     async def get_blob(team_id: str, sha256: str, request: Request) -> Response:
-        user = await s.user(request)
-        if not p.is_sha256(sha256):
-            raise ApiError("bad_request", "a blob name is 64 lowercase hex digits")
-        await call(s.accounts.require_role, _hex_id(team_id, "team"), user, "viewer")
-        path = s.blobs.path(sha256)
-        if not await call(team_has_blob, s.engine, team_id, sha256) or not path.is_file():
+        user = await blob_access(team_id, sha256, request, "viewer")
+        if not await call(team_has_blob, s.engine, team_id, sha256):
             raise ApiError("not_found", "no such blob")
-        s.events.record("blob_get", team_id=team_id, user_id=user, size=path.stat().st_size)
-        return FileResponse(path, media_type="application/octet-stream")
+        size = await call(s.blobs.size, sha256)
+        if size is None:
+            raise ApiError("not_found", "no such blob")
+        s.events.record("blob_get", team_id=team_id, user_id=user, size=size)
+        if presigning() and p.BLOB_URL_CONTENT_TYPE in request.headers.get("accept", ""):
+            ttl = s.config.blob_url_ttl_s
+            url = await call(s.blobs.sign_get, sha256, ttl)
+            return JSONResponse(
+                {"url": url, "method": "GET", "size": size, "expires_in": int(ttl)},
+                media_type=p.BLOB_URL_CONTENT_TYPE,
+                headers={"Cache-Control": "no-store", "Vary": "Accept"},
+            )
+        if isinstance(s.blobs, BlobStore):
+            return FileResponse(s.blobs.path(sha256), media_type="application/octet-stream")
+        chunks = await call(s.blobs.read, sha256)
+        return _BlobStream(
+            chunks,
+            media_type="application/octet-stream",
+            headers={"Content-Length": str(size), "Vary": "Accept"},
+        )

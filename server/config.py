@@ -4,6 +4,12 @@ Every field can be set from the environment as ``HOOKLINE_SERVER_<FIELD>`` (uppe
 how ``hookline serve`` and the test launcher pass the settings that have no command-line flag.
 With no settings at all the server keeps a SQLite file and a blob folder in the user's data folder
 (``HOOKLINE_HOME/data/server`` when ``HOOKLINE_HOME`` is set), so it runs with no set-up.
+
+Blobs go to a folder or, when ``blobs_path`` is ``s3://bucket/prefix``, to an S3-compatible object
+store (:mod:`server.blobs`). Its endpoint, region and credentials are never settings here: they come
+from the standard variables ``AWS_ENDPOINT_URL``, ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``),
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` (``AWS_SESSION_TOKEN``) and ``AWS_ALLOW_HTTP``
+(``true`` for a plain-http endpoint such as a local stand-in), so they stay out of files and logs.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class ServerConfig:
     database_url: str = ""  # empty: sqlite:///<data dir>/sync.sqlite3
-    blobs_path: str = ""  # empty: <data dir>/blobs
+    blobs_path: str = ""  # a folder or s3://bucket/prefix; empty: <data dir>/blobs
+    presign_blobs: bool = True  # object stores: hand clients presigned URLs for blob transfers
+    blob_url_ttl_s: float = protocol.BLOB_URL_TTL_S  # how long a presigned blob URL is valid
     access_ttl_s: float = protocol.ACCESS_TOKEN_TTL_S
     refresh_ttl_s: float = protocol.REFRESH_TOKEN_TTL_S
     invitation_max_ttl_s: float = 30 * 24 * 3600
@@ -58,7 +66,14 @@ class ServerConfig:
         folder.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{folder / 'sync.sqlite3'}"
 
+    @property
+    def blobs_in_object_store(self) -> bool:
+        return self.blobs_path.lower().startswith("s3://")
+
     def resolved_blobs_path(self) -> Path:
+        """The blob folder (created if missing); only for a store on local disk."""
+        if self.blobs_in_object_store:
+            raise ValueError("the blobs are in an object store, not a folder")
         path = Path(self.blobs_path) if self.blobs_path else default_data_dir() / "blobs"
         path.mkdir(parents=True, exist_ok=True)
         return path

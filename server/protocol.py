@@ -34,7 +34,12 @@ Endpoints (all under :data:`API_PREFIX`)::
                                             answer starts with a compacted snapshot,
                                             COMPACTED_HEADER (the snapshot's revision)
     PUT    /teams/{team_id}/blobs/{sha256}  raw bytes (editor+)         -> 201 {sha256, size}
-    GET    /teams/{team_id}/blobs/{sha256}                  (viewer+)   -> raw bytes
+    GET    /teams/{team_id}/blobs/{sha256}                  (viewer+)   -> raw bytes, or see
+                                                                           BLOB_URL_CONTENT_TYPE
+    POST   /teams/{team_id}/blobs/{sha256}/upload  {size}   (editor+)   -> {direct: true} or
+                                          {direct: false, method: "PUT", url, upload_id,
+                                           expires_in}
+    POST   /teams/{team_id}/blobs/{sha256}/commit  {upload_id} (editor+) -> 201 {sha256, size}
     GET    /teams/{team_id}/activity?days=N                 (viewer+)   -> {days: [...]}
     GET    /projects/{project_id}/history?limit=N           (viewer+)   -> {changes: [{at,
                                               user_id, name, updates, bytes}], newest first}
@@ -50,6 +55,19 @@ lowercase hex digits like project ids; the HTTP status of each error code is
 :data:`ERROR_STATUS`; each entry of ``activity``'s ``days`` is ``{day: "YYYY-MM-DD" (UTC),
 pushes, updates, bytes, active_members}``, oldest first, one per day of the last N days
 (1 <= N <= 366, default 30) including today; an invitation's ``expires_in_s`` defaults to 7 days.
+
+Presigned blob transfers (added later, compatible; only where the server keeps blobs in an object
+store that signs URLs). Download: a GET of a blob whose ``Accept`` header names
+:data:`BLOB_URL_CONTENT_TYPE` may be answered with that content type and ``{url, method: "GET",
+size, expires_in}`` instead of the bytes; the client fetches ``url`` without its bearer token and
+checks the sha256 itself. Upload: ``POST .../blobs/{sha256}/upload`` with the byte count answers
+``{direct: true}`` (PUT the bytes to ``.../blobs/{sha256}`` as before) or a presigned ``url`` to
+PUT the bytes to (without the bearer token) within ``expires_in`` seconds, then ``POST
+.../blobs/{sha256}/commit`` with the ``upload_id``: the server checks size and sha256 of what
+arrived and only then records the blob (``bad_hash``/``too_large`` otherwise, ``not_found`` for an
+unknown, expired or already committed upload). A client that gets ``not_found`` from ``/upload``
+(a server from before this) PUTs directly. A failing object store answers ``unavailable`` (503,
+with Retry-After); nothing is recorded then.
 """
 
 from __future__ import annotations
@@ -70,6 +88,8 @@ MAX_UPDATES_PER_PUSH = 1000
 MAX_PULL_BYTES = 16 * 1024 * 1024  # a pull answers with at most this much; ask again for more
 MAX_WAIT_S = 30.0
 MAX_BLOB_BYTES = 512 * 1024 * 1024
+BLOB_URL_CONTENT_TYPE = "application/vnd.hookline.blob-url+json"  # a presigned URL, not bytes
+BLOB_URL_TTL_S = 300  # default lifetime of a presigned blob URL
 ACCESS_TOKEN_TTL_S = 15 * 60
 REFRESH_TOKEN_TTL_S = 30 * 24 * 3600
 
@@ -85,6 +105,7 @@ ERROR_CODES = (
     "bad_hash",  # blob bytes do not match the sha256 in the path
     "gone",  # invitation used or expired
     "rate_limited",  # too many login attempts; Retry-After says when to try again
+    "unavailable",  # the blob store failed; nothing was recorded; Retry-After says when to retry
 )
 
 # The HTTP status that goes with each error code (added after version 1 was first written; the
@@ -100,6 +121,7 @@ ERROR_STATUS = {
     "bad_hash": 422,
     "gone": 410,
     "rate_limited": 429,
+    "unavailable": 503,
 }
 
 _PUSH_MAGIC = b"HLU1"

@@ -33,6 +33,7 @@ from app.i18n import _
 from app.sync.errors import (
     BadReply,
     BlobDamaged,
+    NotFound,
     NotSignedIn,
     ServerUnreachable,
     SyncError,
@@ -47,6 +48,7 @@ TIMEOUT_S = (5.0, 20.0)  # connect, read
 WAIT_MARGIN_S = 10.0  # a long-poll's read timeout is its wait plus this
 MAX_JSON_BYTES = 4 << 20
 REFRESH_MARGIN_S = 30.0  # refresh an access token this long before it expires
+BLOB_CHECK_BYTES_PER_S = 20e6  # the slowest the server may read an upload back to check it
 
 _refresh_locks: dict[str, threading.Lock] = {}
 _refresh_locks_guard = threading.Lock()
@@ -334,30 +336,108 @@ class SyncClient:
 
     # -- files ---------------------------------------------------------------------------------
     def put_blob(self, team_id: str, data: bytes) -> str:
-        """Upload a file; returns its SHA-256 (checked against the server's answer)."""
+        """Upload a file; returns its SHA-256 (checked against the server's answer).
+
+        The server either takes the bytes itself or hands out a presigned URL of its object
+        store; then the bytes go there and the server checks them before it records the file.
+        """
         digest = hashlib.sha256(data).hexdigest()
-        body = self._json(
-            "PUT",
-            f"/teams/{_seg(team_id)}/blobs/{digest}",
-            raw=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
+        path = f"/teams/{_seg(team_id)}/blobs/{digest}"
+        try:
+            offer = self._json("POST", path + "/upload", {"size": len(data)})
+        except NotFound:
+            offer = {"direct": True}  # a server from before presigned uploads
+        if offer.get("direct") is True:
+            body = self._json(
+                "PUT", path, raw=data, headers={"Content-Type": "application/octet-stream"}
+            )
+        else:
+            url = _store_url(offer, "PUT")
+            upload_id = _text(offer, "upload_id")
+            self._store_transfer("PUT", url, data=data)
+            # The server reads the upload back to check it: allow for that on a big file.
+            _response, raw = self._fetch(
+                "POST",
+                path + "/commit",
+                json_body={"upload_id": upload_id},
+                read_timeout=self.timeout[1] + len(data) / BLOB_CHECK_BYTES_PER_S,
+                limit=MAX_JSON_BYTES,
+            )
+            body = _json_object(raw)
         if _text(body, "sha256") != digest or _count(body, "size") != len(data):
             raise _bad_reply("blob answer does not match the upload")
         return digest
 
-    def get_blob(self, team_id: str, sha256: str) -> bytes:
-        """Download a file and check its SHA-256; :class:`BlobDamaged` when it differs."""
+    def has_blob(self, team_id: str, sha256: str) -> bool:
+        """Whether the team's server holds this file already (so it need not be sent)."""
         if not protocol.is_sha256(sha256):
             raise ValueError("not a sha256 hex digest")
-        _response, data = self._fetch(
-            "GET", f"/teams/{_seg(team_id)}/blobs/{sha256}", limit=protocol.MAX_BLOB_BYTES
+        try:
+            body = self._json("GET", f"/teams/{_seg(team_id)}/blobs/{sha256}/info")
+        except NotFound:
+            return False
+        if _text(body, "sha256") != sha256:
+            raise _bad_reply("blob info names another file")
+        return True
+
+    def get_blob(self, team_id: str, sha256: str) -> bytes:
+        """Download a file and check its SHA-256; :class:`BlobDamaged` when it differs. The
+        bytes come from the server or, when it hands out one, from a presigned URL."""
+        if not protocol.is_sha256(sha256):
+            raise ValueError("not a sha256 hex digest")
+        response, data = self._fetch(
+            "GET",
+            f"/teams/{_seg(team_id)}/blobs/{sha256}",
+            headers={"Accept": f"{protocol.BLOB_URL_CONTENT_TYPE}, application/octet-stream"},
+            limit=protocol.MAX_BLOB_BYTES,
         )
+        media_type = response.headers.get("Content-Type", "").partition(";")[0].strip()
+        if media_type == protocol.BLOB_URL_CONTENT_TYPE:
+            offer = _json_object(data)
+            size = _count(offer, "size")
+            if size > protocol.MAX_BLOB_BYTES:
+                raise _bad_reply("blob larger than the protocol allows")
+            data = self._store_transfer("GET", _store_url(offer, "GET"), limit=size)
         if hashlib.sha256(data).hexdigest() != sha256:
             raise BlobDamaged(
                 _("A file was damaged on the way; it was not stored."), code="bad_hash"
             )
         return data
+
+    def _store_transfer(
+        self, method: str, url: str, *, data: bytes | None = None, limit: int = MAX_JSON_BYTES
+    ) -> bytes:
+        """One request to a presigned object-store URL: no bearer token, no redirects."""
+        try:
+            response = self._session().request(
+                method,
+                url,
+                data=data,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+            try:
+                body = _read_limited(response, limit)
+            finally:
+                response.close()
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise _bad_reply("blob store answer cut short") from exc
+        except requests.RequestException as exc:
+            raise ServerUnreachable(
+                _(
+                    "The team server cannot be reached. Hookline keeps your changes and "
+                    "tries again."
+                ),
+                code="unreachable",
+                detail=f"blob store: {type(exc).__name__}",
+            ) from exc
+        if not 200 <= response.status_code < 300:
+            detail = f"blob store answered {response.status_code}"
+            if response.status_code >= 500:
+                raise for_code("unavailable", response.status_code, detail, None)
+            raise _bad_reply(detail)
+        return body
 
     # -- plumbing ------------------------------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -579,6 +659,27 @@ def _bad_reply(reason: str) -> BadReply:
         code="bad_reply",
         detail=reason,
     )
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise _bad_reply("answer is not JSON") from exc
+    if not isinstance(value, dict):
+        raise _bad_reply("answer is not a JSON object")
+    return value
+
+
+def _store_url(offer: Mapping[str, Any], method: str) -> str:
+    """The presigned URL of an offer, if it is one for ``method`` over http(s)."""
+    if offer.get("method") != method:
+        raise _bad_reply(f"blob offer is not for {method}")
+    url = _text(offer, "url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise _bad_reply("blob offer has no usable URL")
+    return url
 
 
 def _seg(value: str) -> str:

@@ -1,10 +1,12 @@
 """A real sync server (``python -m server``, uvicorn) in a subprocess on 127.0.0.1.
 
-``SyncServer(root, database_url=None, **config)``: ``root`` holds the SQLite file (unless a
-``database_url`` is given), the blob folder and the server's log. ``config`` takes any field of
-``server.config.ServerConfig`` (``access_ttl_s=2``, ``compact_after=50``, ...), passed to the
-process as ``HOOKLINE_SERVER_*`` variables. Password hashing is made cheap unless set. The process
-gets SIGTERM from the kernel when the test process dies (``die_with_parent``).
+``SyncServer(root, database_url=None, *, blobs_url=None, env=None, **config)``: ``root`` holds the
+SQLite file (unless a ``database_url`` is given), the blob folder (unless ``blobs_url`` names
+another place, such as ``s3://bucket/prefix``) and the server's log; ``env`` adds environment
+variables of the server process (the ``AWS_*`` settings of an object store). ``config`` takes any
+field of ``server.config.ServerConfig`` (``access_ttl_s=2``, ``compact_after=50``, ...), passed to
+the process as ``HOOKLINE_SERVER_*`` variables. Password hashing is made cheap unless set. The
+process gets SIGTERM from the kernel when the test process dies (``die_with_parent``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -36,14 +38,24 @@ def free_port() -> int:
 
 
 class SyncServer:
-    def __init__(self, root: Path, database_url: str | None = None, **config: object) -> None:
+    def __init__(
+        self,
+        root: Path,
+        database_url: str | None = None,
+        *,
+        blobs_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        **config: object,
+    ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{self.root / 'sync.sqlite3'}"
         self.blobs = self.root / "blobs"
+        # --blobs: the folder above, or e.g. s3://bucket/prefix (with the AWS_* variables in env)
+        self.blobs_url = blobs_url or str(self.blobs)
         self.log_path = self.root / "server.log"
         self.config = {**FAST_HASHING, **config}
-        self.env_extra = env_for(**self.config)
+        self.env_extra = {**env_for(**self.config), **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -73,7 +85,7 @@ class SyncServer:
             "--database",
             self.database_url,
             "--blobs",
-            str(self.blobs),
+            self.blobs_url,
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
