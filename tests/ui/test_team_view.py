@@ -146,6 +146,32 @@ def test_two_desktops_share_a_project_through_the_team_room(
     bob.offline_box.setChecked(False)
     qtbot.waitUntil(lambda: "(written offline)" in str(song.lyrics), timeout=15000)
     qtbot.waitUntil(lambda: "Every change is on the server" in bob.indicator.text(), timeout=5000)
+    # A stem added in Alice's room arrives, hash-checked, in Bob's file store and list.
+    stem = tmp_path / "Bass DI take 2.wav"
+    stem.write_bytes(bytes(range(256)) * 2000)
+    alice.add_file_path(str(stem))
+    qtbot.waitUntil(lambda: alice.files.rowCount() == 1, timeout=10000)
+    assert alice.files.item(0, 0).text() == "Bass DI take 2.wav"
+    assert alice.files.item(0, 1).text() == "512.0 kB"
+    qtbot.waitUntil(lambda: bob.files.rowCount() == 1, timeout=15000)
+    qtbot.waitUntil(
+        lambda: bob.files.item(0, 2).text() == "On this computer and the server", timeout=15000
+    )
+    bob_store = bob.session.files
+    assert bob_store is not None
+    assert bob_store.read(bob.files.item(0, 0).toolTip()) == stem.read_bytes()
+    qtbot.waitUntil(
+        lambda: alice.files.item(0, 2).text() == "On this computer and the server", timeout=5000
+    )
+    save_screenshot(bob_window, "team_files")
+    # A file that is not there cannot be added, and says why.
+    messages: list[str] = []
+    alice.message.connect(messages.append)
+    alice.add_file_path(str(tmp_path / "gone.wav"))
+    qtbot.waitUntil(alice.idle, timeout=5000)
+    assert "cannot be read" in alice.note.text() and any("cannot be read" in m for m in messages)
+    assert alice.files.rowCount() == 1
+    alice.note.setText("")
     timer.stop()
     assert max((b - a for a, b in itertools.pairwise(ticks)), default=0) < 0.5
     alice.refresh_team()

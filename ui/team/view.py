@@ -7,7 +7,13 @@ while signed in; changes from the team are applied to the open project on the GU
 indicator says online, offline (chosen), or retrying with the time of the next try and the number
 of changes still queued; "Work offline" keeps every edit in the queue until it is switched off.
 
-Keys: ``Ctrl+Shift+U`` share the open project with the chosen team.
+The open project's files (stems, bounces, clips as files) are listed with where each one is:
+here and on the server, uploading, downloading, or not uploaded yet by the member who added it.
+"Add a file…" copies a file into Hookline's file store and lists it in the project; when the
+project is shared, the file follows it to the team.
+
+Keys: ``Ctrl+Shift+U`` share the open project with the chosen team; ``Ctrl+Shift+O`` add a file
+to the open project.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,8 +48,10 @@ from PySide6.QtWidgets import (
 
 from app.i18n import _, format_decimal, ngettext
 from app.projects import Project
+from app.projects.files import FileError, FileStore, add_file, file_entries
 from app.sync.engine import Connection, SyncStatus
 from app.sync.errors import SyncError
+from app.sync.files import FileState, FileStatus
 from app.sync.session import TeamSession
 from ui.live.common import muted
 
@@ -60,16 +69,19 @@ class _Relay(QObject):
     done = Signal(object, object, object)  # (callback, result, error message or None)
     status = Signal(object)  # SyncStatus
     remote = Signal(str, int)  # (project id, revision): changes from the team arrived
+    file = Signal(str, object)  # (sha256, FileStatus): a file transfer moved on
 
 
 class _GuiCaller(QObject):
-    """Runs callables on the GUI thread (the engine's ``call_in_owner``)."""
+    """Runs callables on the GUI thread (the engine's ``call_in_owner``), always later from the
+    event loop, never inside the caller: a project's listener calls it from within an edit's
+    transaction, where the document cannot be read yet."""
 
     call = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
-        self.call.connect(lambda fn: fn())
+        self.call.connect(lambda fn: fn(), Qt.ConnectionType.QueuedConnection)
 
 
 class TeamRoom(QWidget):
@@ -92,6 +104,12 @@ class TeamRoom(QWidget):
         session.add_status_listener(self.relay.status.emit)
         session.add_remote_listener(self.relay.remote.emit)
         self.relay.remote.connect(self._on_remote)
+        session.add_file_listener(self.relay.file.emit)
+        self.relay.file.connect(lambda _sha, _status: self.files_due.start())
+        self.files_due = QTimer(self)  # at most ten redraws of the file list a second
+        self.files_due.setSingleShot(True)
+        self.files_due.setInterval(100)
+        self.files_due.timeout.connect(self.show_files)
         self.history_due = QTimer(self)  # at most one history request a second
         self.history_due.setSingleShot(True)
         self.history_due.setInterval(1000)
@@ -152,6 +170,25 @@ class TeamRoom(QWidget):
             state_box.addWidget(w)
         state_box.addWidget(QLabel(_("Recent changes:")))
         state_box.addWidget(self.changes, 1)
+        self.files = QTableWidget(0, 3)
+        self.files.setObjectName("team-files")
+        self.files.setHorizontalHeaderLabels([_("File"), _("Size"), _("Where it is")])
+        self.files.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.files.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.files.verticalHeader().setVisible(False)
+        self.files.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.add_file_button = QPushButton(_("Add a file…"))
+        self.add_file_button.setObjectName("team-add-file")
+        self.add_file_button.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.add_file_button.setToolTip(_("Add a stem, bounce or sample to this project"))
+        self.retry_files_button = QPushButton(_("Try the files again"))
+        self.retry_files_button.setObjectName("team-retry-files")
+        state_box.addWidget(QLabel(_("Files:")))
+        state_box.addWidget(self.files, 1)
+        file_buttons = QHBoxLayout()
+        file_buttons.addWidget(self.add_file_button)
+        file_buttons.addWidget(self.retry_files_button)
+        state_box.addLayout(file_buttons)
 
         # teams, their projects, activity
         self.teams = QListWidget()
@@ -230,6 +267,8 @@ class TeamRoom(QWidget):
         self.invite_button.clicked.connect(self.invite)
         self.share_button.clicked.connect(self.share)
         self.open_remote_button.clicked.connect(self.open_remote)
+        self.add_file_button.clicked.connect(self.ask_file)
+        self.retry_files_button.clicked.connect(self.retry_files)
         self.teams.currentRowChanged.connect(lambda _row: self.refresh_team())
         self.offline_box.toggled.connect(self._set_offline)
         self.clock = QTimer(self)
@@ -448,6 +487,7 @@ class TeamRoom(QWidget):
     def _show_project(self) -> None:
         project = self.project
         team = self.current_team()
+        self.show_files()
         if project is None:
             self.project_label.setText(_("No project is open."))
             self.share_button.setEnabled(False)
@@ -464,6 +504,78 @@ class TeamRoom(QWidget):
     def _on_remote(self, project_id: str, _revision: int) -> None:
         if self.project is not None and self.project.id == project_id:
             self.history_due.start()
+            self.files_due.start()
+
+    # -- the open project's files --------------------------------------------------------------
+    def show_files(self) -> None:
+        """Fill the file list of the open project with where each file is."""
+        project, store = self.project, self.session.files
+        usable = project is not None and not project.closed and store is not None
+        self.add_file_button.setEnabled(usable and self.busy == 0)
+        self.retry_files_button.setEnabled(usable and self.session.file_sync is not None)
+        entries = file_entries(project) if usable and project is not None else []
+        self.files.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            state = self._file_state(store, entry.sha256)
+            size = QTableWidgetItem(_size(entry.size))
+            size.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            name = QTableWidgetItem(entry.name)
+            name.setToolTip(entry.sha256)
+            for column, item in enumerate((name, size, QTableWidgetItem(state))):
+                self.files.setItem(row, column, item)
+
+    def _file_state(self, store: FileStore | None, sha256: str) -> str:
+        status = self.session.file_status(sha256)
+        if status is not None:
+            return _file_status_text(status)
+        if store is not None and store.has(sha256):
+            return _("On this computer")
+        return _("Not on this computer")
+
+    def ask_file(self) -> QFileDialog:
+        """The file dialog of "Add a file…" (non-modal; tests answer it)."""
+        dialog = QFileDialog(self, _("Add a file to the project"))
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda path: self.add_file_path(path))
+        dialog.open()
+        return dialog
+
+    def add_file_path(self, path: str) -> None:
+        """Copy the file at ``path`` into the file store (in a worker), then list it in the
+        open project."""
+        store, project = self.session.files, self.project
+        if store is None or project is None:
+            return
+        from pathlib import Path
+
+        source = Path(path)
+
+        def listed(stored: tuple[str, int, str]) -> None:
+            if project.closed:
+                return
+            sha256, size, media_type = stored
+            try:
+                add_file(project, sha256, source.name, size, media_type)
+            except Exception as exc:  # ProjectError: the project could not be saved
+                self.message.emit(str(exc))
+                return
+            self.message.emit(_("“{name}” was added to the project.").format(name=source.name))
+            self.show_files()
+
+        def store_it() -> tuple[str, int, str]:
+            try:
+                return store.add_path(source)
+            except FileError as exc:  # shown like any refused request: its message
+                raise SyncError(str(exc), code="file") from exc
+
+        self.run(store_it, listed)
+
+    def retry_files(self) -> None:
+        if self.session.file_sync is not None:
+            self.session.file_sync.retry()
+        if self.project is not None:
+            self.session.files_changed(self.project)
+        self.show_files()
 
     def refresh_history(self) -> None:
         """Fill "Recent changes" for the open project, when it is shared and signed in."""
@@ -516,9 +628,7 @@ class TeamRoom(QWidget):
 
     # -- status --------------------------------------------------------------------------------
     def _set_offline(self, offline: bool) -> None:
-        engine = self.session.engine
-        if engine is not None:
-            engine.go_offline() if offline else engine.go_online()
+        self.session.set_offline(offline)
 
     def _show_status(self, status: SyncStatus | None) -> None:
         if status is None:
@@ -553,6 +663,31 @@ def ngettext_queued(count: int) -> str:
     ).format(count=format_decimal(count))
 
 
+def _size(size: int) -> str:
+    if size < 1000:
+        return ngettext("{count} byte", "{count} bytes", size).format(count=format_decimal(size))
+    if size < 1_000_000:
+        return _("{size} kB").format(size=format_decimal(size / 1e3, 1))
+    return _("{size} MB").format(size=format_decimal(size / 1e6, 1))
+
+
+def _file_status_text(status: FileStatus) -> str:
+    text = {
+        FileState.HERE: _("On this computer and the server"),
+        FileState.UPLOADING: _("Uploading…"),
+        FileState.DOWNLOADING: _("Downloading…"),
+        FileState.QUEUED: _("Waiting to be transferred"),
+        FileState.NOT_UPLOADED: _("Not uploaded yet by the team member who added it"),
+        FileState.FAILED: _("Not transferred"),
+    }[status.state]
+    if status.message and status.state is not FileState.NOT_UPLOADED:
+        text = _("{state}: {reason}").format(state=text, reason=status.message)
+    if status.retry_at is not None:
+        seconds = max(0, round(status.retry_at - time.monotonic()))
+        text += " " + _("(next try in {seconds} s)").format(seconds=format_decimal(seconds))
+    return text
+
+
 def install_team_view(window: MainWindow) -> TeamRoom:
     """Build the Team room with a session on the configured server; it follows the window's
     current project and opens the projects joined through it."""
@@ -562,6 +697,7 @@ def install_team_view(window: MainWindow) -> TeamRoom:
         window.context.projects,
         str(window.context.settings.get("team.server_url")),
         caller.call.emit,
+        FileStore(window.context.paths.data_dir / "files", window.context.database),
     )
     room = TeamRoom(session, window.open_project)
     room.caller = caller  # type: ignore[attr-defined]  # kept alive with the room
