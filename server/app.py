@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from server import protocol as p
 from server.accounts import Accounts
 from server.analytics import Events, project_history, team_activity
+from server.blobgc import sweep
 from server.blobs import (
     BlobStore,
     BlobStreamCut,
@@ -191,8 +192,19 @@ class Service:
             except Exception:
                 log.exception("housekeeping failed")
 
+    async def sweep_blobs(self) -> None:
+        """Let go of blobs no project lists any more (:mod:`server.blobgc`), now and then."""
+        while True:
+            await asyncio.sleep(self.config.blob_sweep_s)
+            try:
+                await call(sweep, self.engine, self.blobs, grace_s=self.config.blob_grace_s)
+            except Exception:
+                log.exception("blob sweep failed")
+
     async def start(self) -> None:
         self.spawn(self.housekeeping())
+        if self.config.blob_sweep_s > 0:
+            self.spawn(self.sweep_blobs())
         if self.engine.dialect.name == "postgresql":
             conninfo = self.engine.url.set(drivername="postgresql").render_as_string(
                 hide_password=False

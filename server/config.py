@@ -57,6 +57,8 @@ class ServerConfig:
     sqlite_synchronous: str = "FULL"  # FULL or NORMAL (both survive SIGKILL in WAL mode)
     doc_cache_size: int = 64  # projects whose current document is kept in memory
     event_flush_s: float = 1.0  # pull/blob events are written in batches this often
+    blob_sweep_s: float = 6 * 3600.0  # blobs no project lists are let go this often (0: never)
+    blob_grace_s: float = 3600.0  # a blob younger than this is never let go
     extra: dict[str, str] = field(default_factory=dict)
 
     def resolved_database_url(self) -> str:

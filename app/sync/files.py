@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY_S = 2.0
 MAX_RETRY_S = 120.0
+ON_SERVER_TTL_S = 600.0
+"""How long a file seen on the server counts as there without asking again (the server lets
+go of files no project lists; one listed again after that must be sent again)."""
 
 
 class FileState(enum.StrEnum):
@@ -87,7 +90,7 @@ class FileSync:
         self._wake = threading.Condition(self._lock)
         self._tasks: dict[tuple[str, str], _Task] = {}  # (team, sha) -> pending transfer
         self._status: dict[str, FileStatus] = {}  # sha -> latest state
-        self._on_server: set[tuple[str, str]] = set()  # (team, sha) known to be there
+        self._on_server: dict[tuple[str, str], float] = {}  # (team, sha) -> when seen there
         self._stop = threading.Event()
         self._online = True  # False while the user works offline: nothing is transferred
         self._thread: threading.Thread | None = None
@@ -129,7 +132,9 @@ class FileSync:
                 key = (team_id, entry.sha256)
                 if key in self._tasks:
                     continue
-                if key in self._on_server and self.files.has(entry.sha256):
+                seen = self._on_server.get(key)
+                fresh = seen is not None and time.monotonic() - seen < ON_SERVER_TTL_S
+                if fresh and self.files.has(entry.sha256):
                     self._status[entry.sha256] = FileStatus(FileState.HERE)
                     continue
                 current = self._status.get(entry.sha256)
@@ -226,7 +231,7 @@ class FileSync:
                 self._again(task, str(exc))
                 return
         with self._wake:
-            self._on_server.add(key)
+            self._on_server[key] = time.monotonic()
             self._tasks.pop(key, None)
         self._set(task.sha256, FileStatus(FileState.HERE))
 
