@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import protocol as p
+from server import teamstats
 from server.accounts import Accounts
 from server.analytics import Events, project_history, team_activity
 from server.blobgc import sweep
@@ -319,6 +320,31 @@ def _add_team_routes(app: FastAPI, s: Service) -> None:
     @app.get(v + "/teams")
     async def list_teams(request: Request) -> dict[str, object]:
         return {"teams": await call(s.accounts.teams_of, await s.user(request))}
+
+    @app.put(v + "/teams/{team_id}/stats")
+    async def share_stats(team_id: str, request: Request) -> dict[str, object]:
+        user = await s.user(request)
+        await call(s.accounts.require_role, _hex_id(team_id, "team"), user, "viewer")
+        body = await _read_body(request, p.MAX_STATS_BYTES)
+        try:
+            snapshot = p.clean_stats_snapshot(json.loads(body))
+        except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+            raise ApiError("bad_request", f"statistics: {error}"[:200]) from None
+        shared_at = await call(teamstats.share, s.engine, team_id, user, snapshot)
+        return {"shared_at": shared_at}
+
+    @app.delete(v + "/teams/{team_id}/stats", status_code=204)
+    async def unshare_stats(team_id: str, request: Request) -> Response:
+        user = await s.user(request)
+        await call(s.accounts.require_role, _hex_id(team_id, "team"), user, "viewer")
+        await call(teamstats.unshare, s.engine, team_id, user)
+        return Response(status_code=204)
+
+    @app.get(v + "/teams/{team_id}/stats")
+    async def list_stats(team_id: str, request: Request) -> dict[str, object]:
+        user = await s.user(request)
+        await call(s.accounts.require_role, _hex_id(team_id, "team"), user, "viewer")
+        return {"stats": await call(teamstats.team_stats, s.engine, team_id)}
 
     @app.get(v + "/teams/{team_id}/members")
     async def members(team_id: str, request: Request) -> dict[str, object]:

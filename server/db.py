@@ -4,9 +4,11 @@ Times are Unix seconds (floats); ``events.day`` is the Unix day number (seconds 
 Identifiers of users, teams and projects are 32 lowercase hex digits. Tokens and invitation
 tokens are stored only as SHA-256 hex digests.
 
-Schema versions: :func:`create_schema` creates every table and records :data:`SCHEMA_VERSION` in
-``meta``; a database with a newer version is refused, an older one would be upgraded step by step
-by a migration (none exists yet, version 1 is the first).
+Schema versions: :func:`create_schema` creates every missing table and records
+:data:`SCHEMA_VERSION` in ``meta``; a database with a newer version is refused (an older server
+must not write to it), an older one is upgraded step by step by :data:`UPGRADES` inside one
+transaction. Version 2 added ``team_stats`` (a new table: ``create_all`` makes it, the step only
+records the version).
 
 SQLite runs in WAL mode with ``synchronous`` FULL by default and every write transaction starts
 with ``BEGIN IMMEDIATE`` (the per-project lock of a push); PostgreSQL pushes lock the project row
@@ -30,12 +32,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     event,
     select,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 _Id = String(32)
@@ -136,6 +139,14 @@ team_blobs = Table(
     Column("sha256", _Hash, ForeignKey("blobs.sha256"), primary_key=True, index=True),
     Column("created_at", Float, nullable=False),
 )
+team_stats = Table(  # a member's shared artist statistics (protocol.clean_stats_snapshot)
+    "team_stats",
+    metadata,
+    Column("team_id", _Id, ForeignKey("teams.id"), primary_key=True),
+    Column("user_id", _Id, ForeignKey("users.id"), primary_key=True),
+    Column("shared_at", Float, nullable=False),
+    Column("data", Text, nullable=False),
+)
 events = Table(
     "events",
     metadata,
@@ -198,3 +209,19 @@ def create_schema(engine: Engine) -> None:
             raise RuntimeError(
                 f"the database has schema version {row.value}; this server knows {SCHEMA_VERSION}"
             )
+        elif int(row.value) < SCHEMA_VERSION:
+            for step in range(int(row.value) + 1, SCHEMA_VERSION + 1):
+                for statement in UPGRADES.get(step, ()):
+                    connection.exec_driver_sql(statement)
+            connection.execute(
+                meta.update()
+                .where(meta.c.key == "schema_version")
+                .values(value=str(SCHEMA_VERSION))
+            )
+
+
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: (),  # team_stats is a new table: create_all above made it
+}
+"""Per schema version, the SQL that brings a database from the version before up to it (beyond
+the new tables ``create_all`` makes); run in order, in one transaction."""

@@ -216,3 +216,86 @@ def decode_pull(body: bytes, *, max_update_bytes: int = MAX_PULL_BYTES) -> list[
     if offset != len(body):
         raise ProtocolError("bytes after the last entry")
     return entries
+
+
+# -- shared artist statistics --------------------------------------------------------------------
+# A member may share a summary of their artist statistics with a team (PUT /teams/{t}/stats, JSON;
+# GET lists the members' latest, DELETE stops sharing). Server and desktop both read it through
+# clean_stats_snapshot: unknown keys are dropped, everything else is checked.
+
+MAX_STATS_BYTES = 64 * 1024
+MAX_STATS_SONGS = 50
+STATS_VERSION = 1
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_AUDIENCE = ("streams_28d", "listeners", "followers")
+_SONG_NUMBERS = ("streams_total", "streams_28d")
+
+
+def _stats_number(value: object, *, signed: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("a number or null")
+    number = float(value)
+    if not (-1e15 if signed else 0.0) <= number <= 1e15:  # also refuses NaN
+        raise ValueError("a finite number in range")
+    return number
+
+
+def _stats_day(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DAY.match(value):
+        raise ValueError("a day as YYYY-MM-DD or null")
+    return value
+
+
+def _stats_text(value: object, limit: int = 200) -> str:
+    if not isinstance(value, str):
+        raise ValueError("text")
+    text = " ".join("".join(c if c.isprintable() else " " for c in value).split())[:limit]
+    if not text:
+        raise ValueError("text that is not empty")
+    return text
+
+
+def clean_stats_snapshot(data: object) -> dict[str, object]:
+    """A checked copy of a shared statistics snapshot (``ValueError`` says what is wrong)::
+
+        {"version": 1, "as_of": "2026-11-26", "first_day": "...", "last_day": "...",
+         "audience": {"streams_28d": n, "listeners": n, "followers": n},
+         "songs": [{"name": "...", "streams_total": n, "streams_28d": n, "change": x}]}
+
+    Numbers may be null (not available); ``change`` is relative (0.25 = +25 %).
+    """
+    if not isinstance(data, dict):
+        raise ValueError("a snapshot is a JSON object")
+    if data.get("version") != STATS_VERSION:
+        raise ValueError(f"version must be {STATS_VERSION}")
+    as_of = _stats_day(data.get("as_of"))
+    if as_of is None:
+        raise ValueError("as_of: a day")
+    audience = data.get("audience") or {}
+    if not isinstance(audience, dict):
+        raise ValueError("audience: an object")
+    songs = data.get("songs") or []
+    if not isinstance(songs, list) or len(songs) > MAX_STATS_SONGS:
+        raise ValueError(f"songs: a list of at most {MAX_STATS_SONGS}")
+    clean_songs = []
+    for song in songs:
+        if not isinstance(song, dict):
+            raise ValueError("a song is an object")
+        entry: dict[str, object] = {"name": _stats_text(song.get("name"))}
+        for key in _SONG_NUMBERS:
+            entry[key] = _stats_number(song.get(key))
+        change = _stats_number(song.get("change"), signed=True)
+        entry["change"] = None if change is None else max(-1.0, min(change, 1e6))
+        clean_songs.append(entry)
+    return {
+        "version": STATS_VERSION,
+        "as_of": as_of,
+        "first_day": _stats_day(data.get("first_day")),
+        "last_day": _stats_day(data.get("last_day")),
+        "audience": {key: _stats_number(audience.get(key)) for key in _AUDIENCE},
+        "songs": clean_songs,
+    }

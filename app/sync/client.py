@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -242,6 +242,41 @@ class SyncClient:
     def activity(self, team_id: str, days: int = 30) -> list[dict[str, Any]]:
         body = self._json("GET", f"/teams/{_seg(team_id)}/activity", params={"days": days})
         return _items(body, "days")
+
+    # -- shared artist statistics ----------------------------------------------------------------
+    def share_stats(self, team_id: str, snapshot: Mapping[str, Any]) -> None:
+        """Share a statistics snapshot (:func:`server.protocol.clean_stats_snapshot`) with the
+        team, replacing the one shared before."""
+        clean = protocol.clean_stats_snapshot(dict(snapshot))  # ValueError: a bug of ours
+        self._json("PUT", f"/teams/{_seg(team_id)}/stats", clean)
+
+    def unshare_stats(self, team_id: str) -> None:
+        self._request("DELETE", f"/teams/{_seg(team_id)}/stats")
+
+    def team_stats(self, team_id: str) -> list[dict[str, Any]]:
+        """The members' shared snapshots, newest first: ``{user_id, name, shared_at (aware UTC
+        datetime), snapshot}``. Entries that do not check out are dropped."""
+        body = self._json("GET", f"/teams/{_seg(team_id)}/stats")
+        out: list[dict[str, Any]] = []
+        for item in _items(body, "stats"):
+            try:
+                snapshot = protocol.clean_stats_snapshot(item.get("snapshot"))
+                shared_at = item.get("shared_at")
+                if isinstance(shared_at, bool) or not isinstance(shared_at, (int, float)):
+                    continue
+                when = datetime.fromtimestamp(float(shared_at), UTC)
+            except (ValueError, OverflowError, OSError):
+                continue
+            name = item.get("name")
+            out.append(
+                {
+                    "user_id": str(item.get("user_id", "")),
+                    "name": name if isinstance(name, str) else "",
+                    "shared_at": when,
+                    "snapshot": snapshot,
+                }
+            )
+        return out
 
     def history(self, project_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """Who pushed changes to a team project, and when: newest first, ``{at, name, updates,

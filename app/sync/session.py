@@ -159,6 +159,16 @@ class TeamSession:
     def activity(self, team_id: str, days: int = 30) -> list[dict[str, object]]:
         return self.client.activity(team_id, days)
 
+    def share_stats(self, team_id: str, snapshot: dict[str, object]) -> None:
+        """Share a statistics snapshot (:mod:`app.stats_share`) with the team."""
+        self.client.share_stats(team_id, snapshot)
+
+    def unshare_stats(self, team_id: str) -> None:
+        self.client.unshare_stats(team_id)
+
+    def team_stats(self, team_id: str) -> list[dict[str, object]]:
+        return self.client.team_stats(team_id)
+
     def history(self, project_id: str, limit: int = 30) -> list[dict[str, object]]:
         """Who changed the shared project ``project_id`` (a local id) and when, newest first."""
         return self.client.history(wire_id(project_id), limit)

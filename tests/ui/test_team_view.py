@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from app.context import AppContext
 from app.paths import AppPaths
+from app.stats_store import StatsStore
 from app.sync.engine import Connection
 from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.sync_server import SyncServer, sync_server  # noqa: F401 (fixture)
@@ -172,6 +173,28 @@ def test_two_desktops_share_a_project_through_the_team_room(
     assert "cannot be read" in alice.note.text() and any("cannot be read" in m for m in messages)
     assert alice.files.rowCount() == 1
     alice.note.setText("")
+    # Alice shares her imported artist stats; Bob's room lists them.
+    assert alice.share_stats_button.isEnabled()
+    alice.share_stats()  # nothing imported yet: said plainly
+    qtbot.waitUntil(alice.idle, timeout=5000)
+    assert "no statistics to share" in alice.note.text()
+    audience = tmp_path / "audience.csv"
+    audience.write_text(
+        "date,listeners,streams,followers\n"
+        + "".join(f"2026-10-{d:02d},{1000 + d},{5000 + d},{300 + d}\n" for d in range(1, 31)),
+        encoding="utf-8",
+    )
+    report = StatsStore(alice_window.context.database).import_csv(audience)
+    assert report.status == "imported", report.message
+    alice.note.setText("")
+    alice.share_stats()
+    _wait(qtbot, alice)
+    bob.refresh_team()
+    qtbot.waitUntil(lambda: bob.stats.rowCount() == 1, timeout=10000)
+    assert bob.stats.item(0, 0).text() == "Alice"
+    assert bob.stats.item(0, 2).text() == f"{sum(5000 + d for d in range(3, 31)):,}"
+    assert bob.stats.item(0, 4).text() == "330"
+    save_screenshot(bob_window, "team_stats")
     timer.stop()
     assert max((b - a for a, b in itertools.pairwise(ticks)), default=0) < 0.5
     alice.refresh_team()

@@ -49,6 +49,8 @@ from PySide6.QtWidgets import (
 from app.i18n import _, format_decimal, ngettext
 from app.projects import Project
 from app.projects.files import FileError, FileStore, add_file, file_entries
+from app.stats_share import stats_snapshot
+from app.stats_store import StatsStore
 from app.sync.engine import Connection, SyncStatus
 from app.sync.errors import SyncError
 from app.sync.files import FileState, FileStatus
@@ -92,11 +94,13 @@ class TeamRoom(QWidget):
         session: TeamSession,
         open_project: Callable[[str], Project | None],
         parent: QWidget | None = None,
+        stats_snapshot: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("team-room")
         self.session = session
         self._open_project = open_project
+        self._stats_snapshot = stats_snapshot
         self.project: Project | None = None
         self.relay = _Relay()
         self.relay.done.connect(self._on_done)
@@ -240,6 +244,38 @@ class TeamRoom(QWidget):
         activity = QGroupBox(_("Activity (last 30 days)"))
         activity_box = QVBoxLayout(activity)
         activity_box.addWidget(self.activity)
+        self.stats = QTableWidget(0, 6)
+        self.stats.setObjectName("team-stats")
+        self.stats.setHorizontalHeaderLabels(
+            [
+                _("Member"),
+                _("Shared"),
+                _("Streams, 28 days"),
+                _("Listeners"),
+                _("Followers"),
+                _("Top song, 28 days"),
+            ]
+        )
+        self.stats.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.stats.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.stats.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.stats.verticalHeader().setVisible(False)
+        self.share_stats_button = QPushButton(_("Share my stats with this team"))
+        self.share_stats_button.setObjectName("team-share-stats")
+        self.share_stats_button.setToolTip(
+            _("Your imported Spotify for Artists figures: the last 28 days and your top songs")
+        )
+        self.unshare_stats_button = QPushButton(_("Stop sharing my stats"))
+        self.unshare_stats_button.setObjectName("team-unshare-stats")
+        shared_stats = QGroupBox(_("Artist stats shared with the team"))
+        shared_stats_box = QVBoxLayout(shared_stats)
+        shared_stats_box.addWidget(self.stats)
+        stats_buttons = QHBoxLayout()
+        stats_buttons.addWidget(self.share_stats_button)
+        stats_buttons.addWidget(self.unshare_stats_button)
+        shared_stats_box.addLayout(stats_buttons)
         self.note = QLabel("")
         self.note.setObjectName("team-note")
         self.note.setWordWrap(True)
@@ -252,6 +288,7 @@ class TeamRoom(QWidget):
         right.addWidget(teams, 2)
         right.addWidget(shared, 2)
         right.addWidget(activity, 2)
+        right.addWidget(shared_stats, 2)
         columns = QHBoxLayout()
         columns.addLayout(left, 2)
         columns.addLayout(right, 3)
@@ -268,6 +305,8 @@ class TeamRoom(QWidget):
         self.share_button.clicked.connect(self.share)
         self.open_remote_button.clicked.connect(self.open_remote)
         self.add_file_button.clicked.connect(self.ask_file)
+        self.share_stats_button.clicked.connect(self.share_stats)
+        self.unshare_stats_button.clicked.connect(self.unshare_stats)
         self.retry_files_button.clicked.connect(self.retry_files)
         self.teams.currentRowChanged.connect(lambda _row: self.refresh_team())
         self.offline_box.toggled.connect(self._set_offline)
@@ -331,6 +370,9 @@ class TeamRoom(QWidget):
         self.invite_button.setEnabled(signed_in and owner)
         self.invite_role.setEnabled(signed_in and owner)
         self.open_remote_button.setEnabled(signed_in and self.remote.currentRow() >= 0)
+        can_share_stats = signed_in and team is not None and self._stats_snapshot is not None
+        self.share_stats_button.setEnabled(can_share_stats)
+        self.unshare_stats_button.setEnabled(can_share_stats)
         self._show_project()
 
     def _on_resumed(self, resumed: bool) -> None:
@@ -429,6 +471,67 @@ class TeamRoom(QWidget):
         self.refresh_history()
         self.run(lambda: self.session.remote_projects(team_id), projects)
         self.run(lambda: self.session.activity(team_id), activity)
+        self.run(lambda: self.session.team_stats(team_id), self._show_stats)
+
+    # -- shared artist stats -------------------------------------------------------------------
+    def _show_stats(self, rows: list[dict[str, Any]]) -> None:
+        self.stats.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            snapshot = row["snapshot"]
+            audience = snapshot["audience"]
+            songs = snapshot["songs"]
+            top = songs[0] if songs else None
+            cells = [
+                row["name"] or _("(no name)"),
+                row["shared_at"].astimezone().strftime("%Y-%m-%d %H:%M"),
+                _figure(audience["streams_28d"]),
+                _figure(audience["listeners"]),
+                _figure(audience["followers"]),
+                top["name"] if top is not None else "—",
+            ]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if 2 <= c <= 4:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                if c == 1:
+                    item.setToolTip(
+                        _("Figures from {first} to {last}").format(
+                            first=snapshot["first_day"] or "—", last=snapshot["last_day"] or "—"
+                        )
+                    )
+                self.stats.setItem(r, c, item)
+
+    def share_stats(self) -> None:
+        """Share a fresh snapshot of the imported statistics with the chosen team."""
+        team, make = self.current_team(), self._stats_snapshot
+        if team is None or make is None:
+            return
+        team_id = team.team_id
+
+        def work() -> None:
+            try:
+                snapshot = make()
+            except LookupError as exc:
+                raise SyncError(
+                    _("There are no statistics to share yet: import them in the Stats room."),
+                    code="no_stats",
+                ) from exc
+            self.session.share_stats(team_id, snapshot)
+
+        def shared(_result: object) -> None:
+            self.message.emit(_("Your stats are shared with the team."))
+            self.refresh_team()
+
+        self.run(work, shared)
+
+    def unshare_stats(self) -> None:
+        team = self.current_team()
+        if team is None:
+            return
+        team_id = team.team_id
+        self.run(lambda: self.session.unshare_stats(team_id), lambda _r: self.refresh_team())
 
     def ask_new_team(self) -> QInputDialog:
         dialog = QInputDialog(self)
@@ -663,6 +766,10 @@ def ngettext_queued(count: int) -> str:
     ).format(count=format_decimal(count))
 
 
+def _figure(value: float | None) -> str:
+    return "—" if value is None else format_decimal(round(value))
+
+
 def _size(size: int) -> str:
     if size < 1000:
         return ngettext("{count} byte", "{count} bytes", size).format(count=format_decimal(size))
@@ -699,7 +806,12 @@ def install_team_view(window: MainWindow) -> TeamRoom:
         caller.call.emit,
         FileStore(window.context.paths.data_dir / "files", window.context.database),
     )
-    room = TeamRoom(session, window.open_project)
+    database = window.context.database
+    room = TeamRoom(
+        session,
+        window.open_project,
+        stats_snapshot=lambda: stats_snapshot(StatsStore(database)),
+    )
     room.caller = caller  # type: ignore[attr-defined]  # kept alive with the room
     window.set_room_widget("team", room)
     window.project_changed.connect(room.set_project)
