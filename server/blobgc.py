@@ -93,7 +93,7 @@ def sweep(engine: Engine, store: BlobBackend, *, grace_s: float = 3600.0) -> tup
         teams = list(c.execute(select(db.teams.c.id)).scalars())
     for team_id in teams:
         listed = team_listed_files(engine, team_id)
-        with engine.begin() as c:
+        with db.write_transaction(engine) as c:
             old = c.execute(
                 select(db.team_blobs.c.sha256).where(
                     and_(db.team_blobs.c.team_id == team_id, db.team_blobs.c.created_at < cutoff)

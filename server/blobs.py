@@ -547,7 +547,7 @@ def open_blob_store(config: ServerConfig, environ: Mapping[str, str] | None = No
 def record_blob(engine: Engine, team_id: str, sha256: str, size: int) -> None:
     """Note that the team may read the blob (idempotent)."""
     now = time.time()
-    with engine.begin() as c:
+    with db.write_transaction(engine) as c:
         known = c.execute(select(db.blobs.c.size).where(db.blobs.c.sha256 == sha256)).first()
         if known is None:
             try:
@@ -588,7 +588,7 @@ def collect_garbage(engine: Engine, store: BlobBackend, *, grace_s: float = 3600
     than that). Returns the sha256 of each blob removed."""
     cutoff = time.time() - grace_s
     removed: list[str] = []
-    with engine.begin() as c:
+    with db.write_transaction(engine) as c:
         referenced = select(db.team_blobs.c.sha256).where(
             db.team_blobs.c.sha256 == db.blobs.c.sha256
         )

@@ -17,6 +17,8 @@ with ``SELECT ... FOR UPDATE``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import (
@@ -195,6 +197,15 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads then writes: on SQLite it begins ``IMMEDIATE`` (the write lock
+    first, waiting up to the busy timeout), since a plain ``BEGIN`` that reads and then writes
+    fails at once with "database is locked" when another connection committed in between."""
+    with engine.connect().execution_options(sqlite_immediate=True) as c, c.begin():
+        yield c
 
 
 def create_schema(engine: Engine) -> None:

@@ -74,11 +74,13 @@ def test_the_server_lets_go_of_files_no_project_lists(tmp_path: Path) -> None:
             share_project(alice.client, alice.sync_store, snapshot, team_id)
             project = alice.open(snapshot.project_id)
             alice.engine.start()
-            for sha, data in zip(shas, (kept, dropped, later), strict=True):
-                assert alice.client.put_blob(team_id, data) == sha
+            # Listed first, uploaded after: with no grace period a sweep between an upload and
+            # its listing would (rightly) let the upload go.
             alice.owner.run(lambda: add_file(project, shas[0], "kept.wav", 20_000, "audio/wav"))
             alice.owner.run(lambda: add_file(project, shas[2], "later.wav", 20_000, "audio/wav"))
             wait_for(lambda: alice.sync_store.outbox_size() == 0, what="the listing pushed")
+            for sha, data in zip(shas, (kept, dropped, later), strict=True):
+                assert alice.client.put_blob(team_id, data) == sha
 
             # the unlisted upload goes; the listed ones stay
             wait_for(lambda: not alice.client.has_blob(team_id, shas[1]), what="the sweep")
