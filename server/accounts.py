@@ -3,11 +3,23 @@
 Refresh tokens rotate: each use revokes the presented token and issues a new one of the same
 family. Presenting a revoked refresh token revokes its whole family (refresh and access tokens),
 because it means a copy of the token is in someone else's hands.
+
+Every writing transaction goes through :meth:`Accounts._write`. On SQLite that is ``BEGIN
+IMMEDIATE``, which takes the database's write lock before the first read (waiting for it up to the
+busy timeout). A plain ``BEGIN`` that reads and then writes fails at once with "database is locked"
+(``SQLITE_BUSY_SNAPSHOT``, which ignores the busy timeout) whenever another connection committed a
+write in between: a login, another acceptance, the batched event flush. On PostgreSQL, changes to
+a team's memberships first lock the team's row (``SELECT ... FOR NO KEY UPDATE``), so two
+acceptances by the same user, or an acceptance and a role change, cannot both find "no membership
+yet" and collide on the primary key, and the "a team keeps an owner" check sees the other
+transaction's change.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
@@ -41,11 +53,28 @@ class Accounts:
         self.engine = engine
         self.config = config
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends (``BEGIN IMMEDIATE`` on SQLite;
+        see the module docstring)."""
+        # sqlite_immediate is read by server.db's "begin" hook; PostgreSQL ignores it.
+        with self.engine.connect().execution_options(sqlite_immediate=True) as c, c.begin():
+            yield c
+
+    @staticmethod
+    def _lock_team(c: Connection, team_id: str) -> None:
+        """Hold the team's row until the transaction ends: ``FOR NO KEY UPDATE`` on PostgreSQL,
+        which serialises membership changes of one team but not inserts that only refer to it
+        (invitations, projects). SQLite leaves the clause out; :meth:`_write`'s lock is enough."""
+        c.execute(
+            select(db.teams.c.id).where(db.teams.c.id == team_id).with_for_update(key_share=True)
+        )
+
     # users and tokens
     def create_user(self, email: str, name: str, password_hash: str) -> str:
         user_id = new_id()
         try:
-            with self.engine.begin() as c:
+            with self._write() as c:
                 c.execute(
                     insert(db.users).values(
                         id=user_id,
@@ -72,7 +101,7 @@ class Accounts:
         return {"user_id": row.id, "email": row.email, "name": row.name}
 
     def issue_tokens(self, user_id: str, family_id: str | None = None) -> TokenPair:
-        with self.engine.begin() as c:
+        with self._write() as c:
             return self._issue(c, user_id, family_id or new_id())
 
     def _issue(self, c: Connection, user_id: str, family_id: str) -> TokenPair:
@@ -112,7 +141,7 @@ class Accounts:
     def refresh(self, refresh_token: str) -> TokenPair:
         digest = token_hash(refresh_token)
         now = time.time()
-        with self.engine.begin() as c:
+        with self._write() as c:
             row = c.execute(
                 select(db.refresh_tokens).where(db.refresh_tokens.c.token_hash == digest)
             ).first()
@@ -136,7 +165,7 @@ class Accounts:
 
     def _revoke_family(self, family_id: str) -> None:
         now = time.time()
-        with self.engine.begin() as c:
+        with self._write() as c:
             c.execute(
                 update(db.refresh_tokens)
                 .where(
@@ -162,7 +191,7 @@ class Accounts:
     def purge_expired(self) -> int:
         """Delete expired access tokens and refresh tokens expired a day ago; returns the count."""
         now = time.time()
-        with self.engine.begin() as c:
+        with self._write() as c:
             a = c.execute(delete(db.access_tokens).where(db.access_tokens.c.expires_at <= now))
             r = c.execute(
                 delete(db.refresh_tokens).where(db.refresh_tokens.c.expires_at <= now - 86400)
@@ -189,7 +218,7 @@ class Accounts:
 
     def create_team(self, user_id: str, name: str) -> str:
         team_id = new_id()
-        with self.engine.begin() as c:
+        with self._write() as c:
             c.execute(insert(db.teams).values(id=team_id, name=name, created_at=time.time()))
             c.execute(insert(db.memberships).values(team_id=team_id, user_id=user_id, role="owner"))
         return team_id
@@ -216,7 +245,8 @@ class Accounts:
 
     def change_member(self, team_id: str, user_id: str, role: str | None) -> None:
         """Set a member's role, or remove the member (``role`` None). A team keeps an owner."""
-        with self.engine.begin() as c:
+        with self._write() as c:
+            self._lock_team(c, team_id)
             current = c.execute(
                 select(db.memberships.c.role).where(
                     and_(db.memberships.c.team_id == team_id, db.memberships.c.user_id == user_id)
@@ -240,7 +270,7 @@ class Accounts:
 
     def invite(self, team_id: str, created_by: str, role: str, expires_in_s: float) -> str:
         token = new_token()
-        with self.engine.begin() as c:
+        with self._write() as c:
             c.execute(
                 insert(db.invitations).values(
                     token_hash=token_hash(token),
@@ -255,7 +285,7 @@ class Accounts:
     def accept(self, token: str, user_id: str) -> tuple[str, str]:
         """Use an invitation once; the user keeps a higher role already held."""
         digest, now = token_hash(token), time.time()
-        with self.engine.begin() as c:
+        with self._write() as c:
             row = c.execute(
                 select(db.invitations).where(db.invitations.c.token_hash == digest)
             ).first()
@@ -274,6 +304,7 @@ class Accounts:
             )
             if used.rowcount != 1:
                 raise ApiError("gone", "this invitation was used or has expired")
+            self._lock_team(c, row.team_id)
             where = and_(
                 db.memberships.c.team_id == row.team_id, db.memberships.c.user_id == user_id
             )

@@ -7,11 +7,18 @@ import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from random import Random
 from typing import Any, TypeVar
 
+import pycrdt
+
 from app.projects import Project, ProjectStore
+from app.projects.document import read_parts
+from app.projects.files import FileStore, file_entries
 from app.storage import Database, open_database
 from app.sync import SyncClient, SyncEngine, SyncStore
+from app.sync.files import FileSync
+from app.sync.sharing import pull_everything
 
 T = TypeVar("T")
 
@@ -34,9 +41,17 @@ class Owner:
 
 
 class Machine:
-    """One desktop: database, project store, owner thread, sync client and engine."""
+    """One desktop: database, project store, owner thread, sync client and engine.
 
-    def __init__(self, root: Path, name: str, server_url: str, **engine_options: Any) -> None:
+    With ``files=True`` also a :class:`FileStore` (``<root>/<name>/files``) and a
+    :class:`FileSync` (retrying after 0.1 s, at most 1 s apart) that, as in
+    :class:`app.sync.session.TeamSession`, is asked for the open project's listed files whenever
+    the project changes from the team, is opened, or :meth:`files_changed` is called after a
+    change here; :meth:`go_offline` and :meth:`go_online` switch both engine and file sync."""
+
+    def __init__(
+        self, root: Path, name: str, server_url: str, *, files: bool = False, **engine_options: Any
+    ) -> None:
         self.name = name
         self.db_path = root / name / "hookline.sqlite3"
         self.database: Database = open_database(self.db_path)
@@ -46,6 +61,15 @@ class Machine:
         self.client = SyncClient(server_url)
         self.engine = SyncEngine(self.client, self.database, self.owner.call, **engine_options)
         self.project: Project | None = None
+        self.files: FileStore | None = None
+        self.file_sync: FileSync | None = None
+        if files:
+            self.files = FileStore(root / name / "files", self.database)
+            self.file_sync = FileSync(
+                self.client, self.files, first_retry_s=0.1, max_retry_s=1.0, rng=Random(name)
+            )
+            self.engine.add_remote_listener(lambda _project_id, _revision: self.files_changed())
+            self.file_sync.start()
 
     def open(self, project_id: str) -> Project:
         def open_and_attach() -> Project:
@@ -54,7 +78,27 @@ class Machine:
             return project
 
         self.project = self.owner.run(open_and_attach)
+        self.owner.run(self.files_changed)
         return self.project
+
+    def files_changed(self) -> None:
+        """Hand the open project's file list to the file sync (owner thread)."""
+        project, file_sync = self.project, self.file_sync
+        if project is None or project.closed or file_sync is None:
+            return
+        link = self.sync_store.get_link(project.id)
+        if link is not None:
+            file_sync.want(link.team_id, file_entries(project))
+
+    def go_offline(self) -> None:
+        self.engine.go_offline()
+        if self.file_sync is not None:
+            self.file_sync.go_offline()
+
+    def go_online(self) -> None:
+        self.engine.go_online()
+        if self.file_sync is not None:
+            self.file_sync.go_online()
 
     def content(self) -> dict[str, Any]:
         assert self.project is not None
@@ -73,6 +117,8 @@ class Machine:
             self.owner.run(detach_and_close)
         finally:
             self.engine.stop()
+            if self.file_sync is not None:
+                self.file_sync.stop()
             self.owner.close()
             self.database.close()
 
@@ -108,5 +154,19 @@ def restart_on_same_port(server: Any) -> None:
     """SIGKILL the test server and start it again on the same port, so clients keep their URL
     (a real server keeps its address across a crash; SyncServer.restart picks a new port)."""
     server.kill()
-    if not server._launch(20.0):
+    relaunch_on_same_port(server)
+
+
+def relaunch_on_same_port(server: Any, timeout: float = 20.0) -> None:
+    """Start a killed or stopped test server again on its port; wait until it answers."""
+    if not server._launch(timeout):
         raise RuntimeError("the sync server did not come back on its port")
+
+
+def server_content(client: SyncClient, wire: str) -> dict[str, Any]:
+    """The team project as the server holds it: every revision (or the compacted snapshot and
+    what follows) pulled through ``client`` and applied to an empty document."""
+    state, _revision = pull_everything(client, wire)
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.apply_update(state)
+    return read_parts(doc)

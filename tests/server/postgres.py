@@ -15,7 +15,9 @@ import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.jack import die_with_parent
@@ -132,3 +134,17 @@ class PostgresCluster:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait(5)
+
+
+@contextlib.contextmanager
+def throwaway_cluster(prefix: str = "hookline-pg-") -> Iterator[PostgresCluster]:
+    """A started cluster in a new folder directly under /tmp (reachable by the ``postgres`` user
+    when running as root), stopped and deleted afterwards. RuntimeError when PostgreSQL is not
+    installed."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = PostgresCluster(root)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)

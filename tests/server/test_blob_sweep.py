@@ -20,6 +20,7 @@ from tests.e2e.sync_clients import PASSWORD, Machine, make_team
 from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.sync_server import SyncServer
 
+
 @pytest.fixture(autouse=True)
 def memory_keyring() -> Iterator[InMemoryTestKeyring]:
     previous = keyring.get_keyring()

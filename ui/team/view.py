@@ -257,9 +257,7 @@ class TeamRoom(QWidget):
             ]
         )
         self.stats.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.stats.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
+        self.stats.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.stats.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.stats.verticalHeader().setVisible(False)
         self.share_stats_button = QPushButton(_("Share my stats with this team"))
