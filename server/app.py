@@ -21,6 +21,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import protocol as p
@@ -257,6 +258,21 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         return await api_error(_request, ApiError("bad_request", "bad parameters"))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, error: OperationalError) -> JSONResponse:
+        # Locked, restarting or unreachable: the transaction was rolled back, nothing is half
+        # written, and clients retry a 503 after Retry-After.
+        log.warning(
+            "database unavailable for %s %s: %s",
+            request.method,
+            request.url.path,
+            str(error.orig).splitlines()[0][:200] if error.orig else type(error).__name__,
+        )
+        busy = ApiError(
+            "unavailable", "the database is busy; try again", headers={"Retry-After": "1"}
+        )
+        return await api_error(request, busy)
 
 
 def _add_account_routes(app: FastAPI, s: Service) -> None:
