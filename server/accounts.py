@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -159,9 +160,36 @@ class Accounts:
             )
             if used.rowcount == 1:
                 return self._issue(c, row.user_id, row.family_id)
+            if self._answer_was_lost(c, row, now):
+                return self._issue(c, row.user_id, row.family_id)
         # A revoked token came back: someone holds a copy. End the whole family.
         self._revoke_family(row.family_id)
         raise ApiError("unauthenticated", "the refresh token was already used; signed out")
+
+    def _answer_was_lost(self, c: Connection, row: Any, now: float) -> bool:
+        """Whether a revoked refresh token is back because the answer to its rotation never
+        arrived (a server killed after the commit, a dropped connection): it was rotated at most
+        ``refresh_reuse_s`` ago and the token that rotation issued was never used. Then that
+        unused successor is revoked here, and the caller issues a new pair. A copy presented
+        later, or after its successor was used, still ends the family."""
+        if row.revoked_at is None or now - row.revoked_at > self.config.refresh_reuse_s:
+            return False
+        successors = c.execute(
+            select(db.refresh_tokens.c.token_hash, db.refresh_tokens.c.revoked_at).where(
+                and_(
+                    db.refresh_tokens.c.family_id == row.family_id,
+                    db.refresh_tokens.c.created_at >= row.revoked_at,
+                )
+            )
+        ).all()
+        if len(successors) != 1 or successors[0].revoked_at is not None:
+            return False
+        c.execute(
+            update(db.refresh_tokens)
+            .where(db.refresh_tokens.c.token_hash == successors[0].token_hash)
+            .values(revoked_at=now)
+        )
+        return True
 
     def _revoke_family(self, family_id: str) -> None:
         now = time.time()

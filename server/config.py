@@ -42,6 +42,7 @@ class ServerConfig:
     blob_url_ttl_s: float = protocol.BLOB_URL_TTL_S  # how long a presigned blob URL is valid
     access_ttl_s: float = protocol.ACCESS_TOKEN_TTL_S
     refresh_ttl_s: float = protocol.REFRESH_TOKEN_TTL_S
+    refresh_reuse_s: float = 30.0  # a rotated refresh token whose answer was lost works this long
     invitation_max_ttl_s: float = 30 * 24 * 3600
     compact_after: int = 2000  # revisions since the last snapshot that trigger a compaction
     login_window_s: float = 300.0

@@ -60,13 +60,45 @@ def test_refresh_rotates_and_a_reused_token_ends_the_family(api: Api) -> None:
     rotated = first.json()
     assert rotated["refresh_token"] != user.refresh_token
     assert api.http.get("/me", headers={"Authorization": f"Bearer {rotated['access_token']}"})
-    # The old refresh token comes back (stolen copy): refused, and the new pair dies with it.
+    # The new refresh token is used, so the answer arrived ...
+    second = api.http.post("/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    assert second.status_code == 200
+    newest = second.json()
+    # ... and the old one comes back (a stolen copy): refused, and the family dies with it.
     again = api.http.post("/auth/refresh", json={"refresh_token": user.refresh_token})
     assert again.status_code == 401
-    newer = api.http.post("/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
-    assert newer.status_code == 401
-    me = api.http.get("/me", headers={"Authorization": f"Bearer {rotated['access_token']}"})
+    for token in (rotated["refresh_token"], newest["refresh_token"]):
+        r = api.http.post("/auth/refresh", json={"refresh_token": token})
+        assert r.status_code == 401
+    me = api.http.get("/me", headers={"Authorization": f"Bearer {newest['access_token']}"})
     assert me.status_code == 401
+
+
+def test_a_rotation_whose_answer_was_lost_can_be_retried_briefly(tmp_path: Path) -> None:
+    """A server killed after committing a rotation, or a dropped connection, leaves the client
+    with the old refresh token: presented again soon, while the token that rotation issued was
+    never used, it works once more, and the unused token stops working. Presented after
+    ``refresh_reuse_s``, or once a later token was used, it ends the family as any copy does."""
+    with SyncServer(tmp_path, refresh_reuse_s=1.0) as server, Api(server.url) as api:
+
+        def refresh(token: str) -> httpx.Response:
+            return api.http.post("/auth/refresh", json={"refresh_token": token})
+
+        user = api.user()
+        lost = refresh(user.refresh_token).json()  # the answer that never arrived
+        retried = refresh(user.refresh_token)
+        assert retried.status_code == 200
+        pair = retried.json()
+        after = refresh(pair["refresh_token"])  # the retried answer is used: it arrived
+        assert after.status_code == 200
+        assert refresh(lost["refresh_token"]).status_code == 401  # a copy after all: all end
+        assert refresh(after.json()["refresh_token"]).status_code == 401
+
+        other = api.user("Ben")
+        first = refresh(other.refresh_token).json()
+        time.sleep(1.2)  # past the window: the old token is a copy
+        assert refresh(other.refresh_token).status_code == 401
+        assert refresh(first["refresh_token"]).status_code == 401
 
 
 def test_logout_revokes_refresh_and_access_tokens(api: Api) -> None:
