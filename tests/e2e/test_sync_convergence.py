@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -580,9 +581,17 @@ def _wait_converged(machines: list[Machine], timeout: float) -> None:
 
 
 def test_five_desktops_converge(tmp_path: Path) -> None:
-    with SyncServer(tmp_path / "server", compact_after=80) as server:
+    # Access tokens last 2 s: every desktop refreshes (and rotates its refresh token) several
+    # times during the run, across the SIGKILL too, as hours offline would make it.
+    with SyncServer(tmp_path / "server", compact_after=80, access_ttl_s=2) as server:
         run = run_convergence(tmp_path, [server], clients=5, steps=300, seed=20261126)
     assert run.audits and run.audits[0] > 0  # the audit after the restart checked something
+    with sqlite3.connect(tmp_path / "server" / "sync.sqlite3") as db:
+        rotated = db.execute(
+            "SELECT COUNT(*) FROM refresh_tokens WHERE revoked_at IS NOT NULL"
+        ).fetchone()[0]
+    db.close()
+    assert rotated >= 10, rotated  # the desktops did refresh during the run
 
 
 @pytest.mark.slow

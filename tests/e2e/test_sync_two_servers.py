@@ -55,7 +55,13 @@ def two_servers(root: Path, cluster: PostgresCluster) -> Iterator[list[SyncServe
         (root / name).mkdir()
         (root / name / "blobs").symlink_to(blobs, target_is_directory=True)
         servers.append(
-            SyncServer(root / name, database_url, compact_after=80, poll_interval_s=POLL_INTERVAL_S)
+            SyncServer(
+                root / name,
+                database_url,
+                compact_after=80,
+                poll_interval_s=POLL_INTERVAL_S,
+                access_ttl_s=2,  # desktops refresh and rotate tokens often, across the kill
+            )
         )
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(server) for server in servers]
