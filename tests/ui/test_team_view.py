@@ -165,6 +165,21 @@ def test_two_desktops_share_a_project_through_the_team_room(
         lambda: alice.files.item(0, 2).text() == "On this computer and the server", timeout=5000
     )
     save_screenshot(bob_window, "team_files")
+    # Bob saves a copy where his DAW can find it.
+    bob.files.selectRow(0)
+    assert bob.save_file_button.isEnabled()
+    dialog = bob.ask_save_file()
+    assert dialog is not None
+    dialog.close()
+    copy = tmp_path / "daw" / "bass.wav"
+    copy.parent.mkdir()
+    bob.save_file_copy(bob.files.item(0, 0).toolTip(), str(copy))
+    qtbot.waitUntil(lambda: copy.exists(), timeout=5000)
+    assert copy.read_bytes() == stem.read_bytes()
+    bob.save_file_copy(bob.files.item(0, 0).toolTip(), str(tmp_path / "no" / "such" / "x.wav"))
+    qtbot.waitUntil(bob.idle, timeout=5000)
+    assert "could not be saved" in bob.note.text()
+    bob.note.setText("")
     # A file that is not there cannot be added, and says why.
     messages: list[str] = []
     alice.message.connect(messages.append)

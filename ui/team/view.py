@@ -185,12 +185,17 @@ class TeamRoom(QWidget):
         self.add_file_button.setObjectName("team-add-file")
         self.add_file_button.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.add_file_button.setToolTip(_("Add a stem, bounce or sample to this project"))
+        self.save_file_button = QPushButton(_("Save a copy…"))
+        self.save_file_button.setObjectName("team-save-file")
+        self.save_file_button.setShortcut(QKeySequence("Ctrl+Alt+S"))
+        self.save_file_button.setToolTip(_("Save the chosen file where your DAW can use it"))
         self.retry_files_button = QPushButton(_("Try the files again"))
         self.retry_files_button.setObjectName("team-retry-files")
         state_box.addWidget(QLabel(_("Files:")))
         state_box.addWidget(self.files, 1)
         file_buttons = QHBoxLayout()
         file_buttons.addWidget(self.add_file_button)
+        file_buttons.addWidget(self.save_file_button)
         file_buttons.addWidget(self.retry_files_button)
         state_box.addLayout(file_buttons)
 
@@ -303,6 +308,8 @@ class TeamRoom(QWidget):
         self.share_button.clicked.connect(self.share)
         self.open_remote_button.clicked.connect(self.open_remote)
         self.add_file_button.clicked.connect(self.ask_file)
+        self.save_file_button.clicked.connect(self.ask_save_file)
+        self.files.itemSelectionChanged.connect(self._enable_save)
         self.share_stats_button.clicked.connect(self.share_stats)
         self.unshare_stats_button.clicked.connect(self.unshare_stats)
         self.retry_files_button.clicked.connect(self.retry_files)
@@ -615,6 +622,7 @@ class TeamRoom(QWidget):
         self.add_file_button.setEnabled(usable and self.busy == 0)
         self.retry_files_button.setEnabled(usable and self.session.file_sync is not None)
         entries = file_entries(project) if usable and project is not None else []
+        chosen = self.chosen_file()
         self.files.setRowCount(len(entries))
         for row, entry in enumerate(entries):
             state = self._file_state(store, entry.sha256)
@@ -624,6 +632,55 @@ class TeamRoom(QWidget):
             name.setToolTip(entry.sha256)
             for column, item in enumerate((name, size, QTableWidgetItem(state))):
                 self.files.setItem(row, column, item)
+            if chosen is not None and entry.sha256 == chosen[0]:
+                self.files.selectRow(row)
+        self._enable_save()
+
+    def chosen_file(self) -> tuple[str, str] | None:
+        """(sha256, name) of the file chosen in the list."""
+        row = self.files.currentRow()
+        item = self.files.item(row, 0) if row >= 0 else None
+        return (item.toolTip(), item.text()) if item is not None else None
+
+    def _enable_save(self) -> None:
+        chosen, store = self.chosen_file(), self.session.files
+        self.save_file_button.setEnabled(
+            chosen is not None and store is not None and store.has(chosen[0])
+        )
+
+    def ask_save_file(self) -> QFileDialog | None:
+        """The save dialog of "Save a copy…" (non-modal; tests answer it)."""
+        chosen = self.chosen_file()
+        if chosen is None:
+            return None
+        dialog = QFileDialog(self, _("Save a copy of the file"))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.selectFile(chosen[1])
+        dialog.fileSelected.connect(lambda path: self.save_file_copy(chosen[0], path))
+        dialog.open()
+        return dialog
+
+    def save_file_copy(self, sha256: str, path: str) -> None:
+        """Write the stored file (checked against its hash) to ``path``, in a worker."""
+        store = self.session.files
+        if store is None:
+            return
+        from pathlib import Path
+
+        target = Path(path)
+
+        def copy() -> None:
+            try:
+                data = store.read(sha256)
+                partial = target.with_name(target.name + ".part")
+                partial.write_bytes(data)
+                partial.replace(target)
+            except (FileError, OSError) as exc:
+                raise SyncError(
+                    _("The copy could not be saved ({error}).").format(error=exc), code="file"
+                ) from exc
+
+        self.run(copy, lambda _r: self.message.emit(_("Saved “{name}”.").format(name=target.name)))
 
     def _file_state(self, store: FileStore | None, sha256: str) -> str:
         status = self.session.file_status(sha256)
