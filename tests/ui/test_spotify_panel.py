@@ -117,8 +117,8 @@ def test_extended_mode_history_and_a_long_rate_limit(
     panel.service.login(browser, timeout=20)
     panel.refresh()
     nova = spotify_server.catalog.big_artist_id
-    for followers in (48_210, 49_000, 51_500):
-        spotify_server.set_artist_stats(nova, followers=followers)
+    for followers, popularity in ((48_210, 61), (49_000, 63), (51_500, 62)):
+        spotify_server.set_artist_stats(nova, followers=followers, popularity=popularity)
         assert panel.start_sync()
         qtbot.waitUntil(lambda: not panel.syncing, timeout=30000)
         assert panel.last_report is not None and panel.last_report.status == "complete"
@@ -128,6 +128,17 @@ def test_extended_mode_history_and_a_long_rate_limit(
     y = panel.history_curve.yData
     assert y is not None and list(y) == [48_210, 49_000, 51_500]
     save_screenshot(panel, "stats_spotify_extended")
+    # The same artist's popularity, then a top track's: tracks have no followers.
+    panel.history_metric.setCurrentIndex(panel.history_metric.findData("popularity"))
+    assert "Popularity of Nova Harbor (0–100), 3 snapshots" in panel.history_note.text()
+    assert list(panel.history_curve.yData) == [61, 63, 62]
+    panel.tabs.setCurrentIndex(2)
+    panel.top_tracks.selectRow(0)
+    assert "3 snapshots" in panel.history_note.text(), panel.history_note.text()
+    assert len(panel.history_curve.yData) == 3
+    panel.history_metric.setCurrentIndex(panel.history_metric.findData("followers"))
+    assert "no followers" in panel.history_note.text() and not panel.history.isVisible()
+    panel.tabs.setCurrentIndex(0)
 
     timer, ticks = _ticking()
     spotify_server.inject("rate_limit", retry_after=3 * 3600)

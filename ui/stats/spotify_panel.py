@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -218,10 +219,18 @@ class SpotifyPanel(QWidget):
         self.history_note = QLabel("")
         self.history_note.setObjectName("spotify-history-note")
         muted(self.history_note)
+        self.history_metric = QComboBox()
+        self.history_metric.setObjectName("spotify-history-metric")
+        self.history_metric.addItem(_("Followers"), "followers")
+        self.history_metric.addItem(_("Popularity"), "popularity")
+        self.history_metric.setToolTip(_("Which figure the chart shows over time"))
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(self.history_note)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.history_note, 1)
+        note_row.addWidget(self.history_metric)
+        lower_layout.addLayout(note_row)
         lower_layout.addWidget(self.history, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tabs)
@@ -239,7 +248,10 @@ class SpotifyPanel(QWidget):
         self.login_button.clicked.connect(self.start_login)
         self.logout_button.clicked.connect(self.logout)
         self.sync_button.clicked.connect(self.start_sync)
-        self.artists.itemSelectionChanged.connect(self.show_history)
+        for table in (self.artists, self.top_artists, self.top_tracks):
+            table.itemSelectionChanged.connect(self.show_history)
+        self.tabs.currentChanged.connect(lambda _index: self.show_history())
+        self.history_metric.currentIndexChanged.connect(lambda _index: self.show_history())
         self.refresh()
 
     def _table(self, name: str, headers: list[str]) -> QTableWidget:
@@ -387,24 +399,33 @@ class SpotifyPanel(QWidget):
         self.show_history()
 
     def show_history(self) -> None:
-        selected = self.artists.selectedItems()
+        """Chart the chosen figure of the item chosen on the current page, over every snapshot
+        that carried it."""
+        table, kind = {
+            0: (self.artists, "artist"),
+            1: (self.top_artists, "top_artist"),
+            2: (self.top_tracks, "top_track"),
+        }[max(0, self.tabs.currentIndex())]
+        metric = str(self.history_metric.currentData() or "followers")
+        selected = table.selectedItems()
         if not selected:
-            self.history_curve.setData([], [])
-            self.history.setVisible(False)
-            self.history_note.setText(
+            self._clear_history(
                 _("Sign in and sync to keep a history of your artists' followers.")
                 if self.snapshot is None
-                else _("Choose an artist to see its followers over time.")
+                else _("Choose an artist or a track to see its figures over time.")
             )
             return
         sid = str(selected[0].data(Qt.ItemDataRole.UserRole + 1))
-        name = self.artists.item(selected[0].row(), 0).text()
-        points = self.service.store.history("artist", sid, "followers")
+        name = table.item(selected[0].row(), 1 if kind.startswith("top_") else 0).text()
+        if kind == "top_track" and metric == "followers":
+            self._clear_history(_("Tracks have no followers; choose Popularity."))
+            return
+        points = self.service.store.history(kind, sid, metric)
         if not points:
-            self.history_curve.setData([], [])
-            self.history.setVisible(False)
-            self.history_note.setText(
+            self._clear_history(
                 _("Followers of {name}: {note}").format(name=name, note=not_available())
+                if metric == "followers"
+                else _("Popularity of {name}: {note}").format(name=name, note=not_available())
             )
             return
         x = [t.timestamp() for t, _v in points]
@@ -414,7 +435,16 @@ class SpotifyPanel(QWidget):
         self.history.enableAutoRange()
         self.history_note.setText(
             _("Followers of {name}, {count} snapshots").format(name=name, count=len(points))
+            if metric == "followers"
+            else _("Popularity of {name} (0–100), {count} snapshots").format(
+                name=name, count=len(points)
+            )
         )
+
+    def _clear_history(self, note: str) -> None:
+        self.history_curve.setData([], [])
+        self.history.setVisible(False)
+        self.history_note.setText(note)
 
     # Actions
 
