@@ -12,6 +12,7 @@ from hypothesis import settings
 from app import i18n
 from app.paths import AppPaths
 from tests.support.jack import JackServer, unique_server_name
+from tests.support.secret_service import InMemoryTestKeyring
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
@@ -75,3 +76,16 @@ def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JackServer
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[InMemoryTestKeyring]:
+    """An in-memory keyring for the test (the process-wide one is put back afterwards); tests
+    of the real Secret Service use tests/support/secret_service.py instead."""
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = InMemoryTestKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

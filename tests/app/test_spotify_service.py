@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import keyring
 import pytest
 import requests
 
@@ -23,15 +22,6 @@ from app.spotify.tokens import SERVICE
 from app.storage import Database, open_database
 from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.spotify_fake import FakeSpotify, spotify_server  # noqa: F401 (fixture)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import keyring
 import pycrdt
 import pytest
 
@@ -27,33 +26,17 @@ from app.sync.tokens import SERVICE, KeyringCredentials
 from tests.e2e.sync_clients import PASSWORD, Machine, make_team, restart_on_same_port
 from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.sync_server import SyncServer
+from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.usefixtures("english")
+pytestmark = pytest.mark.usefixtures("english", "memory_keyring")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = {"batch_interval_s": 0.05, "long_poll_s": 5.0, "backoff_first_s": 0.1, "backoff_cap_s": 1.0}
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SyncServer]:
     with SyncServer(tmp_path / "server") as running:
         yield running
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.02)
 
 
 def _pair(tmp_path: Path, server: SyncServer, **options: float) -> tuple[Machine, Machine, str]:

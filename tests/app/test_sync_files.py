@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 
 from app.projects import Project, ProjectStore
@@ -20,19 +19,10 @@ from app.sync.session import TeamSession
 from app.sync.sharing import ShareSnapshot
 from app.sync.store import wire_id
 from tests.e2e.sync_clients import PASSWORD, Owner, make_team
-from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.sync_server import SyncServer
+from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.usefixtures("english")
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+pytestmark = pytest.mark.usefixtures("english", "memory_keyring")
 
 
 @pytest.fixture(autouse=True)
@@ -47,14 +37,6 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def server(tmp_path: Path) -> Iterator[SyncServer]:
     with SyncServer(tmp_path / "server") as running:
         yield running
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.02)
 
 
 class Desk:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -32,15 +31,6 @@ pytestmark = pytest.mark.usefixtures("english")
 TEXTS = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=200
 )
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 # -- back-off ----------------------------------------------------------------------------------

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import keyring
 import pycrdt
 import pytest
 
@@ -17,25 +14,10 @@ from app.projects.files import add_file, remove_file
 from app.sync import ShareSnapshot, share_project
 from server.blobgc import listed_files
 from tests.e2e.sync_clients import PASSWORD, Machine, make_team
-from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.sync_server import SyncServer
+from tests.support.waiting import wait_for
 
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.05)
+pytestmark = pytest.mark.usefixtures("memory_keyring")
 
 
 def test_listed_files_reads_only_well_formed_entries() -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import keyring
 import pytest
 import requests
 from click.testing import CliRunner
@@ -70,15 +69,6 @@ def s3_server(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def s3_api(s3_server: SyncServer) -> Iterator[Api]:
     with Api(s3_server.url) as client:
         yield client
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def keys(moto: MotoServer, folder: str = "") -> list[str]:

@@ -9,7 +9,6 @@ import itertools
 import time
 from collections.abc import Iterator
 
-import keyring
 import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
@@ -32,15 +31,6 @@ def spotify_server() -> Iterator[FakeSpotify]:
     with FakeSpotify(client_id=CLIENT_ID) as server:
         yield server
     assert server.validation_errors == [], "\n".join(server.validation_errors)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture

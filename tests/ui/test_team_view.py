@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import pytest
 from pytestqt.qtbot import QtBot
 
 from app.context import AppContext
@@ -26,15 +23,6 @@ from ui.main_window import MainWindow
 from ui.team import TeamRoom, install_team_view
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[InMemoryTestKeyring]:
-    previous = keyring.get_keyring()
-    backend = InMemoryTestKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def _desktop(qtbot: QtBot, home: Path, server: SyncServer) -> tuple[MainWindow, TeamRoom]:
