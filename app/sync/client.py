@@ -511,13 +511,7 @@ class SyncClient:
             auth=auth,
             limit=MAX_JSON_BYTES,
         )
-        try:
-            value = json.loads(body)
-        except ValueError as exc:
-            raise _bad_reply("answer is not JSON") from exc
-        if not isinstance(value, dict):
-            raise _bad_reply("answer is not a JSON object")
-        return value
+        return _json_object(body)
 
     def _request(
         self, method: str, path: str, *, json_body: Mapping[str, Any] | None = None
