@@ -17,11 +17,12 @@ import time
 
 from pycrdt import Array, Doc
 from sqlalchemy import and_, delete, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from server import db
 from server import protocol as p
 from server.blobs import BlobBackend, collect_garbage
+from server.updatelog import build_doc
 
 log = logging.getLogger(__name__)
 
@@ -43,40 +44,24 @@ def listed_files(doc: Doc) -> set[str]:
     return found
 
 
-def _project_doc(c: Connection, project_id: str) -> Doc:
-    doc: Doc = Doc()
-    doc.get("files", type=Array)
-    snapshot = c.execute(
-        select(db.snapshots.c.revision, db.snapshots.c.data).where(
-            db.snapshots.c.project_id == project_id
-        )
-    ).first()
-    after = 0
-    if snapshot is not None:
-        doc.apply_update(bytes(snapshot.data))
-        after = int(snapshot.revision)
-    for row in c.execute(
-        select(db.updates.c.data)
-        .where(and_(db.updates.c.project_id == project_id, db.updates.c.revision > after))
-        .order_by(db.updates.c.revision)
-    ):
-        doc.apply_update(bytes(row.data))
-    return doc
-
-
 def team_listed_files(engine: Engine, team_id: str) -> set[str]:
     """Every file any project of the team lists. A project whose document cannot be read
     counts as listing every blob of the team (nothing is released because of a fault)."""
     found: set[str] = set()
     with engine.connect() as c:
         projects = c.execute(
-            select(db.projects.c.id).where(db.projects.c.team_id == team_id)
-        ).scalars()
-        for project_id in list(projects):
+            select(db.projects.c.id, db.projects.c.revision, db.projects.c.snapshot_revision).where(
+                db.projects.c.team_id == team_id
+            )
+        ).all()
+        for project in projects:
             try:
-                found |= listed_files(_project_doc(c, project_id))
+                doc = build_doc(
+                    c, project.id, int(project.revision), int(project.snapshot_revision)
+                )
+                found |= listed_files(doc)
             except Exception:  # accepted updates always apply; say so if one does not
-                log.exception("project %s could not be read for the blob sweep", project_id)
+                log.exception("project %s could not be read for the blob sweep", project.id)
                 held = c.execute(
                     select(db.team_blobs.c.sha256).where(db.team_blobs.c.team_id == team_id)
                 ).scalars()

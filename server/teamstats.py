@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from server import db
 
@@ -17,14 +18,22 @@ def share(engine: Engine, team_id: str, user_id: str, snapshot: dict[str, object
     now = time.time()
     data = json.dumps(snapshot, ensure_ascii=False, separators=(",", ":"))
     key = and_(db.team_stats.c.team_id == team_id, db.team_stats.c.user_id == user_id)
-    with engine.begin() as c:
-        changed = c.execute(update(db.team_stats).where(key).values(shared_at=now, data=data))
-        if changed.rowcount == 0:
-            c.execute(
-                insert(db.team_stats).values(
-                    team_id=team_id, user_id=user_id, shared_at=now, data=data
+    for attempt in (0, 1):
+        try:
+            with db.write_transaction(engine) as c:
+                changed = c.execute(
+                    update(db.team_stats).where(key).values(shared_at=now, data=data)
                 )
-            )
+                if changed.rowcount == 0:
+                    c.execute(
+                        insert(db.team_stats).values(
+                            team_id=team_id, user_id=user_id, shared_at=now, data=data
+                        )
+                    )
+            break
+        except IntegrityError:  # the same member's other share inserted first: update it
+            if attempt:
+                raise
     return now
 
 

@@ -54,6 +54,31 @@ class _CachedDoc:
     revision: int
 
 
+def build_doc(c: Connection, project_id: str, head: int, snapshot: int) -> Doc:
+    """A project's document from the database: its snapshot (when ``snapshot`` > 0), then its
+    revisions after it up to ``head``."""
+    doc = new_doc()
+    if snapshot > 0:
+        data = c.execute(
+            select(db.snapshots.c.data).where(db.snapshots.c.project_id == project_id)
+        ).scalar_one()
+        doc.apply_update(bytes(data))
+    rows = c.execute(
+        select(db.updates.c.data)
+        .where(
+            and_(
+                db.updates.c.project_id == project_id,
+                db.updates.c.revision > snapshot,
+                db.updates.c.revision <= head,
+            )
+        )
+        .order_by(db.updates.c.revision)
+    ).all()
+    for row in rows:
+        doc.apply_update(bytes(row.data))
+    return doc
+
+
 class UpdateLog:
     def __init__(self, engine: Engine, config: ServerConfig) -> None:
         self.engine = engine
@@ -155,26 +180,7 @@ class UpdateLog:
                 for row in rows:
                     cached.doc.apply_update(bytes(row.data))
                 return cached.doc
-        doc = new_doc()
-        if snapshot > 0:
-            data = c.execute(
-                select(db.snapshots.c.data).where(db.snapshots.c.project_id == project_id)
-            ).scalar_one()
-            doc.apply_update(bytes(data))
-        rows = c.execute(
-            select(db.updates.c.data)
-            .where(
-                and_(
-                    db.updates.c.project_id == project_id,
-                    db.updates.c.revision > snapshot,
-                    db.updates.c.revision <= head,
-                )
-            )
-            .order_by(db.updates.c.revision)
-        ).all()
-        for row in rows:
-            doc.apply_update(bytes(row.data))
-        return doc
+        return build_doc(c, project_id, head, snapshot)
 
     def _keep_doc(self, project_id: str, doc: Doc, revision: int) -> None:
         with self._guard:

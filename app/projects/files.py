@@ -17,11 +17,11 @@ database session); :func:`add_file` and :func:`file_entries` on the project's ow
 from __future__ import annotations
 
 import hashlib
+import io
 import mimetypes
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from pycrdt import Map
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.i18n import _, format_decimal
@@ -66,7 +65,6 @@ class FileStore:
     def __init__(self, root: Path, database: Database) -> None:
         self.root = Path(root)
         self._db = database
-        self._lock = threading.Lock()  # one writer of a given name at a time in this process
 
     def path(self, sha256: str) -> Path:
         """Where the file with this hash lives (whether or not it is there)."""
@@ -110,20 +108,8 @@ class FileStore:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise FileError(_("The file that arrived does not match its name; it was not kept."))
         if not self.has(sha256):
-            import io
-
             self._write(io.BytesIO(data), sha256, len(data))
         self._record(sha256, len(data), media_type or "application/octet-stream")
-
-    def known(self) -> set[str]:
-        """Hashes of every file stored here (by the folder, not the database)."""
-        found: set[str] = set()
-        if not self.root.is_dir():
-            return found
-        for folder in self.root.iterdir():
-            if folder.is_dir() and len(folder.name) == 2:
-                found.update(p.name for p in folder.iterdir() if SHA256.match(p.name))
-        return found
 
     def _write(self, stream: IO[bytes], expected: str | None, max_bytes: int) -> tuple[str, int]:
         """Hash ``stream`` while copying it to a temporary file, then move it into place."""
@@ -150,9 +136,8 @@ class FileStore:
             if expected is not None and sha256 != expected:
                 raise FileError(_("The file changed while it was being stored."))
             final = self.path(sha256)
-            with self._lock:
-                final.parent.mkdir(exist_ok=True)
-                os.replace(temp, final)
+            final.parent.mkdir(exist_ok=True)
+            os.replace(temp, final)  # atomic: a racing writer of the same bytes is harmless
             _fsync_folder(final.parent)
             return sha256, size
         finally:
@@ -174,11 +159,6 @@ class FileStore:
             raise FileError(
                 _("The file was stored but could not be recorded ({error}).").format(error=exc)
             ) from exc
-
-    def recorded(self) -> list[str]:
-        """Hashes the database lists (a file may be recorded and not yet here, or damaged)."""
-        with self._db.read_session() as session:
-            return list(session.execute(select(BlobRow.sha256)).scalars())
 
 
 MAX_NAME_CHARS = 200

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from app.i18n import _
 from app.projects.files import FileEntry, FileError, FileStore
 from app.sync.client import SyncClient
-from app.sync.errors import BlobDamaged, Forbidden, NotFound, SyncError, TooLarge
+from app.sync.errors import Forbidden, NotFound, SyncError, TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +205,7 @@ class FileSync:
             except (Forbidden, TooLarge) as exc:
                 self._give_up(task, str(exc))
                 return
-            except FileError as exc:  # damaged here and removed: fetch it back if it can be
-                log.warning("stored file %s was damaged: %s", task.sha256, exc)
-                self._again(task, str(exc))
-                return
-            except SyncError as exc:
+            except (FileError, SyncError) as exc:  # a damaged copy here is removed: refetched
                 self._again(task, str(exc))
                 return
         else:
@@ -224,10 +220,7 @@ class FileSync:
                     FileState.NOT_UPLOADED,
                 )
                 return
-            except (BlobDamaged, FileError) as exc:
-                self._again(task, str(exc))
-                return
-            except SyncError as exc:
+            except (FileError, SyncError) as exc:  # BlobDamaged is a SyncError
                 self._again(task, str(exc))
                 return
         with self._wake:

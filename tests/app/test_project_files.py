@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from app.projects import ProjectStore
 from app.projects.files import (
@@ -41,7 +42,7 @@ def test_a_file_is_stored_under_its_hash_and_recorded(
     assert (size, media_type) == (len(data), "audio/x-wav")
     assert store.path(sha) == tmp_path / "files" / sha[:2] / sha
     assert store.read(sha) == data
-    assert store.known() == {sha}
+    assert [p.name for p in (tmp_path / "files").rglob("*") if p.is_file()] == [sha]
     with database.read_session() as session:
         row = session.get(BlobRow, sha)
         assert row is not None and row.size == len(data)
@@ -49,7 +50,8 @@ def test_a_file_is_stored_under_its_hash_and_recorded(
     copy = tmp_path / "copy.wav"
     copy.write_bytes(data)
     assert store.add_path(copy)[0] == sha
-    assert store.recorded() == [sha]
+    with database.read_session() as session:
+        assert session.scalars(select(BlobRow.sha256)).all() == [sha]
     assert [p.name for p in (tmp_path / "files").iterdir()] == [sha[:2]]
 
 
@@ -91,7 +93,7 @@ def test_too_large_and_unreadable_files_are_refused(store: FileStore, tmp_path: 
         store.add_path(source, max_bytes=4096)
     with pytest.raises(FileError, match="cannot be read"):
         store.add_path(tmp_path / "missing.wav")
-    assert store.known() == set()
+    assert not any(p.is_file() and not p.name.startswith(".") for p in store.root.rglob("*"))
     assert not any(p.name.startswith(".incoming") for p in (tmp_path / "files").iterdir())
 
 

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -665,8 +666,6 @@ class TeamRoom(QWidget):
         store = self.session.files
         if store is None:
             return
-        from pathlib import Path
-
         target = Path(path)
 
         def copy() -> None:
@@ -704,8 +703,6 @@ class TeamRoom(QWidget):
         store, project = self.session.files, self.project
         if store is None or project is None:
             return
-        from pathlib import Path
-
         source = Path(path)
 
         def listed(stored: tuple[str, int, str]) -> None:
