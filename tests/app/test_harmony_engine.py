@@ -23,7 +23,8 @@ from audio.midi_in import MidiInput
 from models.next_chord import NextChordModel
 from tests.support.cli import HOOKLINE, REPO_ROOT
 from tests.support.jack import JackServer
-from tests.support.midi_sender import SenderProcess, jack_environment, wait_for
+from tests.support.midi_sender import SenderProcess, jack_environment
+from tests.support.waiting import wait_for
 
 C, F, G7 = (48, 64, 67, 72), (53, 65, 69, 72), (43, 59, 62, 65, 67)
 

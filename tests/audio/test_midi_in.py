@@ -30,8 +30,8 @@ from tests.support.midi_sender import (
     jack_environment,
     pattern,
     transfer,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 PER_CYCLE = 100
 

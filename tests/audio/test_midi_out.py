@@ -16,7 +16,8 @@ import pytest
 from audio.midi_in import MidiEvent, MidiInput
 from audio.midi_out import ClipPlayer, MidiOutput
 from tests.support.jack import JackServer
-from tests.support.midi_sender import jack_environment, transfer, wait_for
+from tests.support.midi_sender import jack_environment, transfer
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.jack
 

@@ -38,7 +38,8 @@ from audio.pitch import PitchTracker
 from audio.stream import ChannelSelection, InputSpec
 from tests.support.fluidsynth import FluidSynth, jack_connect, jack_port_types
 from tests.support.jack import JackServer
-from tests.support.midi_sender import jack_environment, wait_for
+from tests.support.midi_sender import jack_environment
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.jack
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from audio.midi_in import MidiInput, PortEvent
 from audio.midi_out import MidiOutput
 from tests.support.jack import JackServer, unique_server_name
-from tests.support.midi_sender import SenderProcess, jack_environment, wait_for
+from tests.support.midi_sender import SenderProcess, jack_environment
+from tests.support.waiting import wait_for
 
 
 def report(step: str, **values: object) -> None:
