@@ -17,16 +17,16 @@ database session); :func:`add_file` and :func:`file_entries` on the project's ow
 from __future__ import annotations
 
 import hashlib
-import io
 import mimetypes
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from pycrdt import Map
 from sqlalchemy.exc import SQLAlchemyError
@@ -76,72 +76,83 @@ class FileStore:
         return self.path(sha256).is_file()
 
     def read(self, sha256: str) -> bytes:
-        """The stored bytes, checked against their name; :class:`FileError` when the file is
-        missing or damaged (then it is removed, so it can be fetched again)."""
+        """The stored bytes, checked against their name (small files; big ones: :meth:`opened`)."""
+        with self.opened(sha256) as stream:
+            return stream.read()
+
+    @contextmanager
+    def opened(self, sha256: str) -> Iterator[BinaryIO]:
+        """The stored file, open for reading from its start, after its bytes were checked
+        against its name in chunks (never the whole file in memory). :class:`FileError` when
+        the file is missing or damaged; a damaged one is removed, so it can be fetched again."""
         path = self.path(sha256)
         try:
-            data = path.read_bytes()
+            stream = open(path, "rb")  # noqa: SIM115 - closed below, after the caller's block
         except OSError as exc:
             raise FileError(
                 _("The file is not on this computer ({error}).").format(error=exc)
             ) from exc
-        if hashlib.sha256(data).hexdigest() != sha256:
-            path.unlink(missing_ok=True)
-            raise FileError(_("The stored copy of the file was damaged and has been removed."))
-        return data
+        with stream:
+            try:
+                digest = hashlib.sha256()
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                stream.seek(0)
+            except OSError as exc:
+                raise FileError(
+                    _("The file is not on this computer ({error}).").format(error=exc)
+                ) from exc
+            if digest.hexdigest() != sha256:
+                path.unlink(missing_ok=True)
+                raise FileError(_("The stored copy of the file was damaged and has been removed."))
+            yield stream
 
     def add_path(self, source: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str, int, str]:
         """Copy ``source`` into the store; return (sha256, size, media type). A file already
         stored is not written again."""
         media_type = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
+        incoming = self._incoming(max_bytes)
         try:
             with open(source, "rb") as stream:
-                sha256, size = self._write(stream, None, max_bytes)
+                while chunk := stream.read(CHUNK):
+                    incoming.write(chunk)
+            sha256, size = incoming.commit()
         except OSError as exc:
             raise FileError(_("The file cannot be read ({error}).").format(error=exc)) from exc
+        finally:
+            incoming.discard()
         self._record(sha256, size, media_type)
         return sha256, size, media_type
 
     def add_bytes(self, data: bytes, sha256: str, media_type: str = "") -> None:
         """Store ``data`` received from elsewhere, refusing it unless its hash is ``sha256``."""
-        self.path(sha256)  # checks the name
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise FileError(_("The file that arrived does not match its name; it was not kept."))
-        if not self.has(sha256):
-            self._write(io.BytesIO(data), sha256, len(data))
-        self._record(sha256, len(data), media_type or "application/octet-stream")
+        with self.receiving(sha256, media_type) as sink:
+            sink.write(data)
 
-    def _write(self, stream: IO[bytes], expected: str | None, max_bytes: int) -> tuple[str, int]:
-        """Hash ``stream`` while copying it to a temporary file, then move it into place."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        handle, temp_name = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
-        temp = Path(temp_name)
+    @contextmanager
+    def receiving(self, sha256: str, media_type: str = "") -> Iterator[_Incoming]:
+        """A sink for a file arriving in chunks (``write(chunk)``): when the block ends without
+        an exception, the bytes are kept if their hash is ``sha256`` (else :class:`FileError`);
+        when it raises, nothing is kept. At most :data:`MAX_FILE_BYTES` are taken."""
+        self.path(sha256)  # checks the name
+        incoming = self._incoming(MAX_FILE_BYTES)
         try:
-            with os.fdopen(handle, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise FileError(
-                            _("The file is larger than {limit} MB.").format(
-                                limit=format_decimal(max_bytes / 1e6, 0)
-                            )
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha256 = digest.hexdigest()
-            if expected is not None and sha256 != expected:
-                raise FileError(_("The file changed while it was being stored."))
-            final = self.path(sha256)
-            final.parent.mkdir(exist_ok=True)
-            os.replace(temp, final)  # atomic: a racing writer of the same bytes is harmless
-            _fsync_folder(final.parent)
-            return sha256, size
+            yield incoming
+            if incoming.sha256() != sha256:
+                raise FileError(
+                    _("The file that arrived does not match its name; it was not kept.")
+                )
+            _sha, size = incoming.commit()
         finally:
-            temp.unlink(missing_ok=True)
+            incoming.discard()
+        self._record(sha256, size, media_type or "application/octet-stream")
+
+    def _incoming(self, max_bytes: int) -> _Incoming:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return _Incoming(self, max_bytes)
+        except OSError as exc:
+            raise FileError(_("The file cannot be stored ({error}).").format(error=exc)) from exc
 
     def _record(self, sha256: str, size: int, media_type: str) -> None:
         try:
@@ -159,6 +170,57 @@ class FileStore:
             raise FileError(
                 _("The file was stored but could not be recorded ({error}).").format(error=exc)
             ) from exc
+
+
+class _Incoming:
+    """A file being written into the store under a temporary name, hashed as it comes."""
+
+    def __init__(self, store: FileStore, max_bytes: int) -> None:
+        self._store = store
+        self._max = max_bytes
+        self._digest = hashlib.sha256()
+        self.size = 0
+        handle, name = tempfile.mkstemp(prefix=".incoming-", dir=store.root)
+        self._temp = Path(name)
+        self._out = os.fdopen(handle, "wb")
+
+    def write(self, chunk: bytes) -> int:
+        self.size += len(chunk)
+        if self.size > self._max:
+            raise FileError(
+                _("The file is larger than {limit} MB.").format(
+                    limit=format_decimal(self._max / 1e6, 0)
+                )
+            )
+        self._digest.update(chunk)
+        try:
+            return self._out.write(chunk)
+        except OSError as exc:
+            raise FileError(_("The file cannot be stored ({error}).").format(error=exc)) from exc
+
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def commit(self) -> tuple[str, int]:
+        """Make the bytes durable and move them under their hash (atomic: a racing writer of
+        the same bytes is harmless); returns (sha256, size)."""
+        sha256 = self.sha256()
+        try:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            final = self._store.path(sha256)
+            final.parent.mkdir(exist_ok=True)
+            os.replace(self._temp, final)
+        except OSError as exc:
+            raise FileError(_("The file cannot be stored ({error}).").format(error=exc)) from exc
+        _fsync_folder(final.parent)
+        return sha256, self.size
+
+    def discard(self) -> None:
+        """Close and remove the temporary file (nothing, after :meth:`commit`)."""
+        self._out.close()
+        self._temp.unlink(missing_ok=True)
 
 
 MAX_NAME_CHARS = 200

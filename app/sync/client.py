@@ -17,14 +17,15 @@ Thread contract: a client may be shared by threads; each thread gets its own HTT
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -49,6 +50,7 @@ WAIT_MARGIN_S = 10.0  # a long-poll's read timeout is its wait plus this
 MAX_JSON_BYTES = 4 << 20
 REFRESH_MARGIN_S = 30.0  # refresh an access token this long before it expires
 BLOB_CHECK_BYTES_PER_S = 20e6  # the slowest the server may read an upload back to check it
+BLOB_CHUNK = 1 << 16  # bytes read, hashed and written at a time when files are streamed
 
 _refresh_locks: dict[str, threading.Lock] = {}
 _refresh_locks_guard = threading.Lock()
@@ -370,36 +372,53 @@ class SyncClient:
         return PullResult(entries, revision, compacted)
 
     # -- files ---------------------------------------------------------------------------------
-    def put_blob(self, team_id: str, data: bytes) -> str:
-        """Upload a file; returns its SHA-256 (checked against the server's answer).
+    def put_blob(self, team_id: str, data: bytes | BinaryIO, *, sha256: str | None = None) -> str:
+        """Upload a file (its bytes, or a seekable binary stream read from where it stands);
+        returns its SHA-256, checked against the server's answer. A stream is read in chunks,
+        so a big file is never held in memory: twice (to hash, to send), or once when the
+        caller knows its ``sha256`` already (a checked file store copy). The server checks the
+        hash of what arrives either way and refuses a mismatch.
 
         The server either takes the bytes itself or hands out a presigned URL of its object
         store; then the bytes go there and the server checks them before it records the file.
         """
-        digest = hashlib.sha256(data).hexdigest()
+        stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+        start = stream.tell()
+        if sha256 is not None:
+            if not protocol.is_sha256(sha256):
+                raise ValueError("not a sha256 hex digest")
+            digest, size = sha256, stream.seek(0, io.SEEK_END) - start
+        else:
+            hasher = hashlib.sha256()
+            size = 0
+            while chunk := stream.read(BLOB_CHUNK):
+                hasher.update(chunk)
+                size += len(chunk)
+            digest = hasher.hexdigest()
         path = f"/teams/{_seg(team_id)}/blobs/{digest}"
         try:
-            offer = self._json("POST", path + "/upload", {"size": len(data)})
+            offer = self._json("POST", path + "/upload", {"size": size})
         except NotFound:
             offer = {"direct": True}  # a server from before presigned uploads
+        stream.seek(start)
         if offer.get("direct") is True:
             body = self._json(
-                "PUT", path, raw=data, headers={"Content-Type": "application/octet-stream"}
+                "PUT", path, raw=stream, headers={"Content-Type": "application/octet-stream"}
             )
         else:
             url = _store_url(offer, "PUT")
             upload_id = _text(offer, "upload_id")
-            self._store_transfer("PUT", url, data=data)
+            self._store_transfer("PUT", url, data=stream)
             # The server reads the upload back to check it: allow for that on a big file.
             _response, raw = self._fetch(
                 "POST",
                 path + "/commit",
                 json_body={"upload_id": upload_id},
-                read_timeout=self.timeout[1] + len(data) / BLOB_CHECK_BYTES_PER_S,
+                read_timeout=self.timeout[1] + size / BLOB_CHECK_BYTES_PER_S,
                 limit=MAX_JSON_BYTES,
             )
             body = _json_object(raw)
-        if _text(body, "sha256") != digest or _count(body, "size") != len(data):
+        if _text(body, "sha256") != digest or _count(body, "size") != size:
             raise _bad_reply("blob answer does not match the upload")
         return digest
 
@@ -416,33 +435,49 @@ class SyncClient:
         return True
 
     def get_blob(self, team_id: str, sha256: str) -> bytes:
-        """Download a file and check its SHA-256; :class:`BlobDamaged` when it differs. The
-        bytes come from the server or, when it hands out one, from a presigned URL."""
+        """Download a small file into memory (see :meth:`download_blob`)."""
+        out = io.BytesIO()
+        self.download_blob(team_id, sha256, out)
+        return out.getvalue()
+
+    def download_blob(self, team_id: str, sha256: str, out: Writable) -> int:
+        """Download a file chunk by chunk into ``out`` (anything with ``write(bytes)``) and check
+        its SHA-256; returns its size. :class:`BlobDamaged` when the hash differs: then ``out``
+        holds bytes that must not be kept. The bytes come from the server or, when it hands
+        out one, from a presigned URL of its object store."""
         if not protocol.is_sha256(sha256):
             raise ValueError("not a sha256 hex digest")
+        sink = _HashingSink(out)
         response, data = self._fetch(
             "GET",
             f"/teams/{_seg(team_id)}/blobs/{sha256}",
             headers={"Accept": f"{protocol.BLOB_URL_CONTENT_TYPE}, application/octet-stream"},
             limit=protocol.MAX_BLOB_BYTES,
+            download=sink.write,
         )
-        media_type = response.headers.get("Content-Type", "").partition(";")[0].strip()
-        if media_type == protocol.BLOB_URL_CONTENT_TYPE:
+        if _media_type(response) == protocol.BLOB_URL_CONTENT_TYPE:
             offer = _json_object(data)
             size = _count(offer, "size")
             if size > protocol.MAX_BLOB_BYTES:
                 raise _bad_reply("blob larger than the protocol allows")
-            data = self._store_transfer("GET", _store_url(offer, "GET"), limit=size)
-        if hashlib.sha256(data).hexdigest() != sha256:
+            self._store_transfer("GET", _store_url(offer, "GET"), limit=size, download=sink.write)
+        if sink.hasher.hexdigest() != sha256:
             raise BlobDamaged(
                 _("A file was damaged on the way; it was not stored."), code="bad_hash"
             )
-        return data
+        return sink.size
 
     def _store_transfer(
-        self, method: str, url: str, *, data: bytes | None = None, limit: int = MAX_JSON_BYTES
+        self,
+        method: str,
+        url: str,
+        *,
+        data: BinaryIO | None = None,
+        limit: int = MAX_JSON_BYTES,
+        download: Callable[[bytes], object] | None = None,
     ) -> bytes:
-        """One request to a presigned object-store URL: no bearer token, no redirects."""
+        """One request to a presigned object-store URL: no bearer token, no redirects. An
+        upload is streamed from ``data``; a download goes to ``download`` chunk by chunk."""
         try:
             response = self._session().request(
                 method,
@@ -453,7 +488,10 @@ class SyncClient:
                 allow_redirects=False,
             )
             try:
-                body = _read_limited(response, limit)
+                ok = 200 <= response.status_code < 300
+                body = _read_limited(
+                    response, limit if ok else MAX_JSON_BYTES, download if ok else None
+                )
             finally:
                 response.close()
         except requests.exceptions.ChunkedEncodingError as exc:
@@ -496,7 +534,7 @@ class SyncClient:
         path: str,
         json_body: Mapping[str, Any] | None = None,
         *,
-        raw: bytes | None = None,
+        raw: bytes | BinaryIO | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         auth: bool = True,
@@ -524,17 +562,26 @@ class SyncClient:
         path: str,
         *,
         json_body: Mapping[str, Any] | None = None,
-        raw: bytes | None = None,
+        raw: bytes | BinaryIO | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         auth: bool = True,
         read_timeout: float | None = None,
         limit: int,
+        download: Callable[[bytes], object] | None = None,
     ) -> tuple[requests.Response, bytes]:
-        """Send one request (refreshing the access token once on a 401) and read the body."""
+        """Send one request (refreshing the access token once on a 401) and read the body.
+
+        ``raw`` is sent as the body; a stream is sent from where it stands (again from there
+        on the retry). With ``download``, a successful ``application/octet-stream`` answer goes
+        to it chunk by chunk (at most ``limit`` bytes) and the returned body is empty; any other
+        answer is read into memory, at most :data:`MAX_JSON_BYTES`."""
         url = f"{self.server_url}{protocol.API_PREFIX}{path}"
         timeout = (self.timeout[0], read_timeout if read_timeout is not None else self.timeout[1])
+        start = raw.tell() if raw is not None and not isinstance(raw, bytes) else 0
         for attempt in (0, 1):
+            if raw is not None and not isinstance(raw, bytes):
+                raw.seek(start)
             all_headers = dict(headers or {})
             token = self._access_token() if auth else None
             if token is not None:
@@ -552,7 +599,17 @@ class SyncClient:
                     allow_redirects=False,
                 )
                 try:
-                    body = _read_limited(response, limit)
+                    streamed = (
+                        download is not None
+                        and 200 <= response.status_code < 300
+                        and _media_type(response) == "application/octet-stream"
+                    )
+                    if streamed:
+                        body = _read_limited(response, limit, download)
+                    else:
+                        body = _read_limited(
+                            response, limit if download is None else MAX_JSON_BYTES
+                        )
                 finally:
                     response.close()
             except requests.exceptions.ChunkedEncodingError as exc:
@@ -645,19 +702,48 @@ class SyncClient:
             self._access_expires = time.monotonic() + float(expires_in) - margin
 
 
-def _read_limited(response: requests.Response, limit: int) -> bytes:
+def _read_limited(
+    response: requests.Response, limit: int, sink: Callable[[bytes], object] | None = None
+) -> bytes:
+    """The body, at most ``limit`` bytes; with ``sink``, each chunk goes there instead and the
+    result is empty."""
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _bad_reply("answer too long")
     chunks: list[bytes] = []
     size = 0
-    iterator: Iterator[bytes] = response.iter_content(chunk_size=1 << 16)
+    iterator: Iterator[bytes] = response.iter_content(chunk_size=BLOB_CHUNK)
     for chunk in iterator:
         size += len(chunk)
         if size > limit:
             raise _bad_reply("answer too long")
-        chunks.append(chunk)
+        if sink is None:
+            chunks.append(chunk)
+        else:
+            sink(chunk)
     return b"".join(chunks)
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+class _HashingSink:
+    """Passes chunks on to ``out`` while hashing and counting them."""
+
+    def __init__(self, out: Writable) -> None:
+        self.out = out
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.hasher.update(chunk)
+        self.size += len(chunk)
+        self.out.write(chunk)
+
+
+def _media_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
 
 
 def _error_from(response: requests.Response, body: bytes) -> SyncError:

@@ -201,7 +201,8 @@ class FileSync:
             self._set(task.sha256, FileStatus(FileState.UPLOADING))
             try:
                 if not self.client.has_blob(task.team_id, task.sha256):
-                    self.client.put_blob(task.team_id, self.files.read(task.sha256))
+                    with self.files.opened(task.sha256) as stream:
+                        self.client.put_blob(task.team_id, stream, sha256=task.sha256)
             except (Forbidden, TooLarge) as exc:
                 self._give_up(task, str(exc))
                 return
@@ -211,8 +212,8 @@ class FileSync:
         else:
             self._set(task.sha256, FileStatus(FileState.DOWNLOADING))
             try:
-                data = self.client.get_blob(task.team_id, task.sha256)
-                self.files.add_bytes(data, task.sha256, task.media_type)
+                with self.files.receiving(task.sha256, task.media_type) as sink:
+                    self.client.download_blob(task.team_id, task.sha256, sink)
             except NotFound:
                 self._again(
                     task,

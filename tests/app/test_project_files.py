@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+import app.projects.files
 from app.projects import ProjectStore
 from app.projects.files import (
     MAX_NAME_CHARS,
@@ -63,6 +64,56 @@ def test_received_bytes_are_kept_only_when_they_match_their_name(store: FileStor
     assert not store.has(sha)
     store.add_bytes(data, sha, "audio/midi")
     assert store.read(sha) == data
+
+
+def _leftovers(store: FileStore) -> list[str]:
+    return [p.name for p in store.root.rglob(".incoming-*")]
+
+
+def test_a_file_arriving_in_chunks_is_kept_only_whole_and_matching(store: FileStore) -> None:
+    chunks = [bytes([i]) * 70_000 for i in range(40)]  # 2.8 MB in odd-sized pieces
+    sha = hashlib.sha256(b"".join(chunks)).hexdigest()
+    with store.receiving(sha, "audio/x-wav") as sink:
+        for chunk in chunks:
+            sink.write(chunk)
+        assert not store.has(sha)  # nothing under the final name before the block ends
+    assert store.read(sha) == b"".join(chunks) and _leftovers(store) == []
+
+    other = hashlib.sha256(b"other").hexdigest()
+    with pytest.raises(OSError, match="connection lost"), store.receiving(other) as sink:
+        sink.write(b"oth")
+        raise OSError("connection lost")  # the download broke off
+    with pytest.raises(FileError, match="does not match"), store.receiving(other) as sink:
+        sink.write(b"otter")
+    assert not store.has(other) and _leftovers(store) == []
+
+
+def test_a_file_arriving_larger_than_the_limit_is_refused(
+    store: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.projects.files, "MAX_FILE_BYTES", 100_000)
+    data = b"\x00" * 100_001
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(FileError, match="larger than"), store.receiving(sha) as sink:
+        for start in range(0, len(data), 30_000):
+            sink.write(data[start : start + 30_000])
+    assert not store.has(sha) and _leftovers(store) == []
+
+
+def test_a_stored_file_opens_checked_and_positioned_at_its_start(
+    store: FileStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "stem.flac"
+    source.write_bytes(b"\x05" * 3_000_000)
+    sha, _size, _type = store.add_path(source)
+    with store.opened(sha) as stream:
+        assert stream.tell() == 0 and stream.read() == source.read_bytes()
+    store.path(sha).write_bytes(b"\x05" * 2_999_999)  # cut short on disk
+    with pytest.raises(FileError, match="damaged"), store.opened(sha):
+        pytest.fail("a damaged file must not be opened")
+    assert not store.has(sha)
+    with pytest.raises(FileError, match="not on this computer"), store.opened(sha):
+        pytest.fail("a missing file must not be opened")
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ who has the file comes online, refused for viewers, and a damaged copy on the se
 
 from __future__ import annotations
 
+import filecmp
 import os
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from app.projects import Project, ProjectStore
 from app.projects.files import FileStore, add_file, file_entries
 from app.storage import Database, open_database
+from app.sync.client import SyncClient
 from app.sync.files import FileState
 from app.sync.session import TeamSession
 from app.sync.sharing import ShareSnapshot
@@ -224,3 +227,31 @@ def test_a_damaged_copy_on_the_server_is_never_kept(tmp_path: Path, server: Sync
     finally:
         alice.close()
         bob.close()
+
+
+def test_a_big_file_goes_up_and_down_without_being_held_in_memory(
+    tmp_path: Path, server: SyncServer
+) -> None:
+    """48 MB through the real server, from one member's file store into another's: Python
+    allocations on this side peak under 4 MB, a few read chunks whatever the file's size (the
+    old whole-file path held the file at least once: 48 MB and more), and the copy that
+    arrives is the same file."""
+    team_id, [email] = make_team(server.url, 1, prefix="big")
+    client = SyncClient(server.url)
+    client.login(email, PASSWORD)
+    sent = FileStore(tmp_path / "sent", open_database(tmp_path / "sent.sqlite3"))
+    got = FileStore(tmp_path / "got", open_database(tmp_path / "got.sqlite3"))
+    sha, size, _type = sent.add_path(_stem(tmp_path, "drums.wav", 48_000_000))
+    tracemalloc.start()
+    try:
+        with sent.opened(sha) as stream:
+            assert client.put_blob(team_id, stream) == sha
+        _now, up_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with got.receiving(sha, "audio/x-wav") as sink:
+            assert client.download_blob(team_id, sha, sink) == size
+        _now, down_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert up_peak < 4_000_000 and down_peak < 4_000_000, (up_peak, down_peak)
+    assert filecmp.cmp(sent.path(sha), got.path(sha), shallow=False)

@@ -5,10 +5,12 @@ authorisation, garbage collection in the bucket, and a store that dies mid-uploa
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -123,6 +125,64 @@ def test_desktop_client_round_trip_goes_through_presigned_urls(
     assert all(auth for _m, port, auth in calls if port != moto.port)
     assert f"{PREFIX}/blobs/{sha}" in keys(moto, "blobs/")
     assert keys(moto, "incoming/") == []
+    client.close()
+
+
+def test_presigned_transfers_stream_a_file_without_holding_it(
+    s3_server: SyncServer,
+    s3_api: Api,
+    moto: MotoServer,
+    memory_keyring: InMemoryTestKeyring,
+    tmp_path: Path,
+) -> None:
+    """Up from a file and down into one through presigned URLs: this side's Python allocations
+    peak under 4 MB for an 11 MB file (a few chunks, whatever the size)."""
+    user = s3_api.user()
+    team_id = s3_api.team(user)
+    client = signed_in(s3_server.url, user)
+    source = tmp_path / "stem.wav"
+    source.write_bytes(os.urandom(11 * 1024 * 1024))
+    target = tmp_path / "copy.wav"
+    tracemalloc.start()
+    try:
+        with open(source, "rb") as stream:
+            sha = client.put_blob(team_id, stream)
+        _now, up_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with open(target, "wb") as out:
+            size = client.download_blob(team_id, sha, out)
+        _now, down_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert up_peak < 4_000_000 and down_peak < 4_000_000, (up_peak, down_peak)
+    assert f"{PREFIX}/blobs/{sha}" in keys(moto, "blobs/")
+    assert size == source.stat().st_size and target.read_bytes() == source.read_bytes()
+    client.close()
+
+
+@pytest.mark.parametrize("store", ["s3", "local disk"])
+def test_an_upload_whose_claimed_hash_is_false_is_refused_and_not_kept(
+    s3_server: SyncServer,
+    shared_server: SyncServer,
+    s3_api: Api,
+    memory_keyring: InMemoryTestKeyring,
+    store: str,
+) -> None:
+    """``put_blob(..., sha256=...)`` skips hashing on this side (the file store checked the
+    copy); a copy that changed anyway is refused by the server and never recorded."""
+    server = s3_server if store == "s3" else shared_server
+    with Api(server.url) as api:
+        user = api.user()
+        team_id = api.team(user)
+    client = signed_in(server.url, user)
+    claimed = hashlib.sha256(b"the take we meant").hexdigest()
+    with pytest.raises(BlobDamaged):
+        client.put_blob(team_id, io.BytesIO(b"the take on disk"), sha256=claimed)
+    assert not client.has_blob(team_id, claimed)
+    real = io.BytesIO(b"xx" + b"the take we meant")
+    real.seek(2)  # read from where the stream stands
+    assert client.put_blob(team_id, real, sha256=claimed) == claimed
+    assert client.get_blob(team_id, claimed) == b"the take we meant"
     client.close()
 
 

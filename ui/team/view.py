@@ -19,6 +19,7 @@ to the open project.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -49,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from app.i18n import _, format_decimal, ngettext
 from app.projects import Project
-from app.projects.files import FileError, FileStore, add_file, file_entries
+from app.projects.files import CHUNK, FileError, FileStore, add_file, file_entries
 from app.stats_share import stats_snapshot
 from app.stats_store import StatsStore
 from app.sync.engine import Connection, SyncStatus
@@ -669,12 +670,13 @@ class TeamRoom(QWidget):
         target = Path(path)
 
         def copy() -> None:
+            partial = target.with_name(target.name + ".part")
             try:
-                data = store.read(sha256)
-                partial = target.with_name(target.name + ".part")
-                partial.write_bytes(data)
+                with store.opened(sha256) as stream, open(partial, "wb") as out:
+                    shutil.copyfileobj(stream, out, CHUNK)
                 partial.replace(target)
             except (FileError, OSError) as exc:
+                partial.unlink(missing_ok=True)
                 raise SyncError(
                     _("The copy could not be saved ({error}).").format(error=exc), code="file"
                 ) from exc
