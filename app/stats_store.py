@@ -182,10 +182,17 @@ class EntityFigures:
 
 @dataclass(frozen=True)
 class ReleaseMarker:
-    """The songs released on one day (titles sorted), for the timeline's release markers."""
+    """What was released on one day, for the timeline's release markers: songs of the exports
+    (``titles``, sorted) and albums or singles known only from Spotify's catalogue
+    (``on_spotify``, sorted; see :mod:`app.stats_releases`)."""
 
     day: date
     titles: tuple[str, ...]
+    on_spotify: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> tuple[str, ...]:
+        return self.titles + self.on_spotify
 
 
 @dataclass(frozen=True)

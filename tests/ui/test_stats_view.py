@@ -11,7 +11,7 @@ import csv
 import gc
 import math
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,9 +20,12 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.context import AppContext
+from app.spotify.store import Item, Snapshot, SpotifyStore
+from app.spotify.sync import SyncReport
 from tests.ui.conftest import save_screenshot
 from ui.main_window import MainWindow
 from ui.stats import StatsRoom, install_stats_view
+from ui.stats.markers import marker_tip
 from ui.stats.view import _epoch
 
 
@@ -277,4 +280,47 @@ def test_a_period_series_says_it_has_no_weekly_pattern(
     assert room.weekday.pattern is None and "not daily" in room.weekday.caption.text()
     assert not room.playlists.empty.isHidden() and room.playlists.view.isHidden()
     assert room.songs.empty.isHidden() and room.songs.view.isVisible()
+    window.close()
+
+
+def test_releases_from_spotify_join_the_timeline_after_a_sync(
+    qtbot: QtBot, context: AppContext, tmp_path: Path
+) -> None:
+    """The artist's singles and albums from the latest Spotify snapshot (an artist whose track
+    titles match the exports' songs) are drawn beside the exports' release days, marked as
+    coming from Spotify; a followed colleague's releases are not; a finished scheduled sync
+    reloads them. Screenshot: ``stats_spotify_releases.png``."""
+    window, room = _open(qtbot, context)
+    room.import_files(_catalogue(tmp_path))
+    qtbot.waitUntil(room.idle, timeout=20000)
+    me, colleague = "4Z8W4fKeB5YxbusRsdQVPb", "0OdUWJ0sBjDrqHygGUXeCF"
+    snapshot = Snapshot(datetime(2026, 1, 2, tzinfo=UTC), "me", "Marta", "development",
+                        "complete")  # fmt: skip
+    snapshot.items += [
+        Item("artist", me, "Marta"),
+        Item("artist", colleague, "A colleague"),
+        Item("album", "a1", "Zephyr", parent_id=me, details={"release_date": "2025-06-20"}),
+        Item("album", "a2", "Winter Tapes", parent_id=me, details={"release_date": "2025-12-05"}),
+        Item("album", "a3", "Demos", parent_id=me, details={"release_date": "2019"}),
+        Item("album", "c1", "Theirs", parent_id=colleague, details={"release_date": "2025-08-01"}),
+        Item("track", "t1", "Zephyr", parent_id="a1"),
+        Item("track", "t2", "Glass Hearts", parent_id="a2"),
+    ]
+    snapshot_id = SpotifyStore(context.database).add(snapshot)
+    # what the scheduled sync announces when it has stored a snapshot
+    report = SyncReport("complete", "Updated.", snapshot_id, "development")
+    room.spotify_panel.sync.finished.emit(report)  # type: ignore[attr-defined]
+    qtbot.waitUntil(room.idle, timeout=20000)
+    qtbot.waitUntil(lambda: len(room.markers.visible) == 4, timeout=5000)
+    assert [(m.titles, m.on_spotify) for m in room.markers.visible] == [
+        (("Night Drive 🌙", "Ночь & نور"), ()),
+        (("Zephyr",), ()),  # the single is the export's song: said once
+        (("Glass Hearts",), ()),
+        ((), ("Winter Tapes",)),
+    ]
+    labels = [label.toPlainText() for label in room.markers.labels if label.isVisible()]
+    assert "Winter Tapes" in labels
+    winter = room.markers.visible[3]
+    assert "Winter Tapes (on Spotify)" in marker_tip(winter)
+    save_screenshot(room.plot, "stats_spotify_releases")
     window.close()

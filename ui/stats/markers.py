@@ -29,10 +29,11 @@ LABEL_GAP_PX = 110
 
 
 def marker_text(marker: ReleaseMarker) -> str:
-    first = marker.titles[0]
+    everything = marker.everything
+    first = everything[0]
     if len(first) > 28:
         first = first[:27] + "…"
-    more = len(marker.titles) - 1
+    more = len(everything) - 1
     if more == 0:
         return first
     return ngettext("{title} + {count} more", "{title} + {count} more", more).format(
@@ -41,8 +42,10 @@ def marker_text(marker: ReleaseMarker) -> str:
 
 
 def marker_tip(marker: ReleaseMarker) -> str:
-    titles = "\n".join(marker.titles[:20])
-    if len(marker.titles) > 20:
+    lines = list(marker.titles[:20])
+    lines += [_("{title} (on Spotify)").format(title=t) for t in marker.on_spotify[:20]]
+    titles = "\n".join(lines[:20])
+    if len(lines) > 20 or len(marker.everything) > 20:
         titles += "\n…"
     return _("Released on {day}:\n{titles}").format(
         day=format_date(marker.day, "medium"), titles=titles

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +49,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.i18n import N_, _, ngettext
+from app.spotify.service import SpotifyConfig
+from app.spotify.store import SpotifyStore
 from app.stats_import import FIELDS, KINDS, ColumnMapping, Layout, MappingError, write_csv
+from app.stats_releases import merged_markers
 from app.stats_store import (
     EntityFigures,
     ForecastFailed,
@@ -114,13 +119,29 @@ def quiet_grid(item: pg.PlotItem, colors: ThemeColors) -> None:
 class _Loaded:
     """What the loading worker read: everything the room shows besides the chosen series."""
 
-    def __init__(self, store: StatsStore) -> None:
+    def __init__(self, store: StatsStore, spotify: SpotifyReleases | None) -> None:
         self.summaries: list[SeriesSummary] = store.summary()
         self.songs: list[EntityFigures] = store.entity_figures("song", summaries=self.summaries)
         self.playlists: list[EntityFigures] = store.entity_figures(
             "playlist", summaries=self.summaries
         )
         self.releases: list[ReleaseMarker] = store.release_markers()
+        if spotify is not None:
+            self.releases = merged_markers(
+                self.releases,
+                spotify.store.latest(),
+                spotify.chosen_artists(),
+                (song.entity for song in self.songs),
+            )
+
+
+@dataclass(frozen=True)
+class SpotifyReleases:
+    """Where the room finds Spotify's releases: the snapshot store, and the artists the user
+    chose in the settings (read at each reload)."""
+
+    store: SpotifyStore
+    chosen_artists: Callable[[], Sequence[str]]
 
 
 class _Relay(QObject):
@@ -184,10 +205,16 @@ class MappingDialog(QDialog):
 class StatsRoom(QWidget):
     message = Signal(str)
 
-    def __init__(self, store: StatsStore, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: StatsStore,
+        parent: QWidget | None = None,
+        spotify: SpotifyReleases | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("stats-room")
         self.store = store
+        self.spotify = spotify
         self.relay = _Relay()
         self.relay.imported.connect(self._on_imported)
         self.relay.forecast_done.connect(self._on_forecast)
@@ -214,7 +241,12 @@ class StatsRoom(QWidget):
         self.releases_box = QCheckBox(_("Releases"))
         self.releases_box.setObjectName("stats-releases")
         self.releases_box.setChecked(True)
-        self.releases_box.setToolTip(_("Show the songs' release dates on the timeline"))
+        self.releases_box.setToolTip(
+            _(
+                "Show release days on the timeline: your exports' songs, and your singles and "
+                "albums from Spotify"
+            )
+        )
         self.days = QComboBox()
         self.days.setObjectName("stats-forecast-days")
         for n in (30, 90):
@@ -331,7 +363,7 @@ class StatsRoom(QWidget):
 
         def work() -> None:
             try:
-                result: Any = _Loaded(self.store)
+                result: Any = _Loaded(self.store, self.spotify)
             except Exception as exc:  # a database failure: keep what is on screen
                 log.exception("reading the statistics failed")
                 result = str(exc)
@@ -626,16 +658,21 @@ def install_stats_view(window: MainWindow) -> StatsRoom:
     from ui.stats.spotify_panel import SpotifyPanel
     from ui.stats.spotify_schedule import window_sync
 
-    room = StatsRoom(StatsStore(window.context.database))
-    spotify = SpotifyPanel(
-        window.context.settings, window.context.database, sync=window_sync(window)
+    settings = window.context.settings
+    releases = SpotifyReleases(
+        SpotifyStore(window.context.database),
+        lambda: SpotifyConfig.from_settings(settings.get).artist_ids,
     )
+    room = StatsRoom(StatsStore(window.context.database), spotify=releases)
+    schedule = window_sync(window)
+    spotify = SpotifyPanel(settings, window.context.database, sync=schedule)
+    schedule.finished.connect(lambda _report: room.refresh())  # new releases on the timeline
     pages = QTabWidget()
     pages.setObjectName("stats-pages")
     pages.setDocumentMode(True)
     pages.addTab(room, _("Spotify for Artists exports"))
     pages.addTab(spotify, _("Spotify account"))
-    room.spotify = spotify  # type: ignore[attr-defined]
+    room.spotify_panel = spotify  # type: ignore[attr-defined]
     window.set_room_widget("stats", pages)
     for source in (room.message, spotify.message):
         source.connect(lambda text: window.statusBar().showMessage(text, 10000))
