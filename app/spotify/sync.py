@@ -110,6 +110,9 @@ def _item(
     if isinstance(album, dict) and isinstance(album.get("id"), str) and _ID.match(album["id"]):
         parent = parent or album["id"]
         details["album"] = _text(album.get("name"), 500)
+        cover = _image(album)
+        if cover and "image" not in details:
+            details["image"] = cover  # a track's picture is its album's cover
     return Item(
         kind=kind,
         spotify_id=sid,

@@ -8,17 +8,19 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from app.context import AppContext
+from app.spotify.images import ImageCache
 from tests.app.test_spotify_service import browser
 from tests.support.secret_service import InMemoryTestKeyring
 from tests.support.spotify_fake import FakeSpotify
 from tests.ui.conftest import save_screenshot
-from ui.stats.spotify_panel import ClientIdDialog, LoginDialog, SpotifyPanel
+from ui.stats.spotify_panel import PICTURE_PX, ClientIdDialog, LoginDialog, SpotifyPanel
 
 # A client id as Spotify's dashboard shows them: 32 hexadecimal digits.
 CLIENT_ID = "0f3c9a1b2d4e5f60718293a4b5c6d7e8"
@@ -39,11 +41,15 @@ def panel(
     context: AppContext,
     spotify_server: FakeSpotify,
     memory_keyring: InMemoryTestKeyring,
+    tmp_path: Path,
 ) -> SpotifyPanel:
     settings = context.settings
     settings.set("spotify.accounts_url", spotify_server.url)
     settings.set("spotify.api_url", spotify_server.api_prefix)
-    widget = SpotifyPanel(settings, context.database, open_url=browser, login_timeout=20)
+    pictures = ImageCache(tmp_path / "pictures")
+    widget = SpotifyPanel(
+        settings, context.database, open_url=browser, login_timeout=20, images=pictures
+    )
     qtbot.addWidget(widget)
     widget.resize(1000, 700)
     widget.show()
@@ -115,6 +121,14 @@ def test_extended_mode_history_and_a_long_rate_limit(
     names = [panel.artists.item(r, 0).text() for r in range(panel.artists.rowCount())]
     panel.artists.selectRow(names.index("Nova Harbor"))
     assert "3 snapshots" in panel.history_note.text()
+    # the artist's picture, fetched in a worker from the address the snapshot kept, then cached
+    qtbot.waitUntil(panel.picture.isVisible, timeout=5000)
+    pixmap = panel.picture.pixmap()
+    assert not pixmap.isNull() and pixmap.width() == PICTURE_PX
+    nova_picture = pixmap.toImage().pixelColor(1, 1)
+    picture_url = panel.picture_url
+    assert picture_url is not None and picture_url.startswith(spotify_server.url + "/images/")
+    assert panel.images.cached(picture_url) is not None
     y = panel.history_curve.yData
     assert y is not None and list(y) == [48_210, 49_000, 51_500]
     save_screenshot(panel, "stats_spotify_extended")
@@ -125,6 +139,9 @@ def test_extended_mode_history_and_a_long_rate_limit(
     panel.tabs.setCurrentIndex(2)
     panel.top_tracks.selectRow(0)
     assert "3 snapshots" in panel.history_note.text(), panel.history_note.text()
+    # a track shows its album's cover
+    qtbot.waitUntil(lambda: panel.picture_url != picture_url and panel.picture.isVisible())
+    assert panel.picture.pixmap().toImage().pixelColor(1, 1) != nova_picture
     assert len(panel.history_curve.yData) == 3
     panel.history_metric.setCurrentIndex(panel.history_metric.findData("followers"))
     assert "no followers" in panel.history_note.text() and not panel.history.isVisible()

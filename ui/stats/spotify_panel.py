@@ -5,7 +5,8 @@ Every network call (sign-in, sync) runs in a worker thread; results come back th
 signals. Sign-in shows a small dialog with a Cancel button while the browser is open; it gives up
 after five minutes. A rate limit shows when the next try is; the last good snapshot stays on
 screen. Fields the app's access level does not get are written out as "not available for this
-API access level", never shown as 0.
+API access level", never shown as 0. The chosen artist's picture (a track's: its album cover) is
+shown beside its history, fetched once in a worker and cached (:mod:`app.spotify.images`).
 
 Keys: ``Ctrl+Shift+Y`` sync now.
 """
@@ -17,10 +18,11 @@ import threading
 import webbrowser
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -39,8 +41,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.i18n import _, format_decimal
+from app.paths import default_paths
 from app.settings import Settings
 from app.spotify.auth import LoginFailed
+from app.spotify.images import ImageCache
 from app.spotify.service import CLIENT_ID_HELP, SpotifyService, SpotifyStatus
 from app.spotify.store import Item, Snapshot
 from app.spotify.sync import SyncReport
@@ -52,6 +56,7 @@ from ui.stats.spotify_schedule import SpotifySync
 log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT_S = 300.0
+PICTURE_PX = 72
 
 
 def not_available() -> str:
@@ -77,6 +82,7 @@ class _SortItem(QTableWidgetItem):
 
 class _Relay(QObject):
     login_done = Signal(object)  # None, or the error message
+    picture = Signal(str, object)  # (address, bytes or None)
 
 
 class ClientIdDialog(QDialog):
@@ -155,9 +161,11 @@ class SpotifyPanel(QWidget):
         open_url: Callable[[str], object] = webbrowser.open,
         login_timeout: float = LOGIN_TIMEOUT_S,
         sync: SpotifySync | None = None,
+        images: ImageCache | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("spotify-panel")
+        self.images = images or ImageCache(default_paths().cache_dir / "spotify-images")
         self.settings = settings
         self.database = database
         self.open_url = open_url
@@ -168,6 +176,8 @@ class SpotifyPanel(QWidget):
         self.sync.finished.connect(self._on_sync_done)
         self.relay = _Relay()
         self.relay.login_done.connect(self._on_login_done)
+        self.relay.picture.connect(self._on_picture)
+        self.picture_url: str | None = None
         self.login_dialog: LoginDialog | None = None
         self.snapshot: Snapshot | None = None
 
@@ -227,7 +237,12 @@ class SpotifyPanel(QWidget):
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
+        self.picture = QLabel()
+        self.picture.setObjectName("spotify-picture")
+        self.picture.setFixedSize(PICTURE_PX, PICTURE_PX)
+        self.picture.setVisible(False)
         note_row = QHBoxLayout()
+        note_row.addWidget(self.picture)
         note_row.addWidget(self.history_note, 1)
         note_row.addWidget(self.history_metric)
         lower_layout.addLayout(note_row)
@@ -409,6 +424,7 @@ class SpotifyPanel(QWidget):
         metric = str(self.history_metric.currentData() or "followers")
         selected = table.selectedItems()
         if not selected:
+            self._show_picture(None)
             self._clear_history(
                 _("Sign in and sync to keep a history of your artists' followers.")
                 if self.snapshot is None
@@ -417,6 +433,7 @@ class SpotifyPanel(QWidget):
             return
         sid = str(selected[0].data(Qt.ItemDataRole.UserRole + 1))
         name = table.item(selected[0].row(), 1 if kind.startswith("top_") else 0).text()
+        self._show_picture(self._picture_of(kind, sid))
         if kind == "top_track" and metric == "followers":
             self._clear_history(_("Tracks have no followers; choose Popularity."))
             return
@@ -445,6 +462,55 @@ class SpotifyPanel(QWidget):
         self.history_curve.setData([], [])
         self.history.setVisible(False)
         self.history_note.setText(note)
+
+    def _picture_of(self, kind: str, sid: str) -> str | None:
+        if self.snapshot is None:
+            return None
+        for item in self.snapshot.of_kind(kind):
+            if item.spotify_id == sid:
+                image = item.details.get("image")
+                url = image.get("url") if isinstance(image, dict) else None
+                return url if isinstance(url, str) else None
+        return None
+
+    def _show_picture(self, url: str | None) -> None:
+        """Show the picture at ``url`` (from the cache at once, else fetched in a worker)."""
+        self.picture_url = url
+        if url is None:
+            self.picture.clear()
+            self.picture.setVisible(False)
+            return
+        api_host = urlsplit(str(self.settings.get("spotify.api_url"))).hostname
+        self.images.http_hosts = {api_host.lower()} if api_host else set()
+        data = self.images.cached(url)
+        if data is not None:
+            self._on_picture(url, data)
+            return
+        self.picture.setVisible(False)
+        images, relay = self.images, self.relay
+        threading.Thread(
+            target=lambda: relay.picture.emit(url, images.fetch(url)),
+            name="spotify-picture",
+            daemon=True,
+        ).start()
+
+    def _on_picture(self, url: str, data: object) -> None:
+        if url != self.picture_url:
+            return  # another item was chosen meanwhile
+        pixmap = QPixmap()
+        if not isinstance(data, bytes) or not pixmap.loadFromData(data):
+            self.picture.clear()
+            self.picture.setVisible(False)
+            return
+        self.picture.setPixmap(
+            pixmap.scaled(
+                PICTURE_PX,
+                PICTURE_PX,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        self.picture.setVisible(True)
 
     # Actions
 
