@@ -40,6 +40,7 @@ SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 MAX_FILE_BYTES = 512 * 1024 * 1024
 """The largest file a project can refer to (the team server's limit too)."""
 CHUNK = 1 << 20
+CHECK_CHUNK = 1 << 18  # hashing reads less at a time: a check runs beside a transfer
 MAX_FILES = 2_000
 """Entries read from one project's ``files`` part (a hostile document may hold more)."""
 
@@ -95,7 +96,7 @@ class FileStore:
         with stream:
             try:
                 digest = hashlib.sha256()
-                while chunk := stream.read(CHUNK):
+                while chunk := stream.read(CHECK_CHUNK):
                     digest.update(chunk)
                 stream.seek(0)
             except OSError as exc:
