@@ -28,6 +28,23 @@ from server.protocol import role_at_least
 from server.ydoc import BadUpdate, apply_checked, full_state, new_doc
 
 NOTIFY_CHANNEL = "hookline_updates"
+
+# PostgreSQL writes a push in one statement, one round trip: the batch as one multi-row insert
+# (revisions head+1 .. head+n in the batch's order), the project's new revision, the push event
+# and the wake-up of the other server processes. Data-modifying CTEs run exactly once, and
+# pg_notify is delivered at commit, like any NOTIFY.
+_PG_PUSH = text(
+    "WITH added AS ("
+    " INSERT INTO updates (project_id, revision, data)"
+    " SELECT :project_id, :head + t.n, t.data"
+    " FROM unnest(CAST(:data AS bytea[])) WITH ORDINALITY AS t(data, n)"
+    "), moved AS ("
+    " UPDATE projects SET revision = :last WHERE id = :project_id"
+    "), noted AS ("
+    " INSERT INTO events (at, day, kind, team_id, user_id, project_id, count, bytes)"
+    " VALUES (:at, :day, :kind, :team_id, :user_id, :project_id, :count, :bytes)"
+    ") SELECT pg_notify(:channel, :project_id)"
+)
 PULL_ROWS = 1000  # rows read per pull query
 
 
@@ -199,35 +216,38 @@ class UpdateLog:
                     apply_checked(doc, batch)
                 except BadUpdate as error:
                     raise ApiError("bad_update", str(error)) from None
-                c.execute(
-                    insert(db.updates),
-                    [
-                        {"project_id": project_id, "revision": head + i + 1, "data": data}
-                        for i, data in enumerate(batch)
-                    ],
-                )
                 last = head + len(batch)
-                c.execute(
-                    update(db.projects).where(db.projects.c.id == project_id).values(revision=last)
-                )
                 now = time.time()
-                c.execute(
-                    insert(db.events).values(
-                        at=now,
-                        day=int(now // 86400),
-                        kind="push",
-                        team_id=team_id,
-                        user_id=user_id,
-                        project_id=project_id,
-                        count=len(batch),
-                        bytes=sum(len(u) for u in batch),
-                    )
-                )
+                event = {
+                    "at": now,
+                    "day": int(now // 86400),
+                    "kind": "push",
+                    "team_id": team_id,
+                    "user_id": user_id,
+                    "project_id": project_id,
+                    "count": len(batch),
+                    "bytes": sum(len(u) for u in batch),
+                }
                 if self.postgres:
                     c.execute(
-                        text("SELECT pg_notify(:channel, :project)"),
-                        {"channel": NOTIFY_CHANNEL, "project": project_id},
+                        _PG_PUSH,
+                        {**event, "head": head, "last": last, "data": [bytes(u) for u in batch],
+                         "channel": NOTIFY_CHANNEL},
+                    )  # fmt: skip
+                else:
+                    c.execute(
+                        insert(db.updates),
+                        [
+                            {"project_id": project_id, "revision": head + i + 1, "data": data}
+                            for i, data in enumerate(batch)
+                        ],
                     )
+                    c.execute(
+                        update(db.projects)
+                        .where(db.projects.c.id == project_id)
+                        .values(revision=last)
+                    )
+                    c.execute(insert(db.events).values(**event))
             self._keep_doc(project_id, doc, last)
         due = last - snapshot > self.config.compact_after
         return PushResult(head + 1, last, len(batch), team_id, due)

@@ -7,6 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
+from server import db
+from server.db import make_engine
 from server.protocol import COMPACTED_HEADER
 from tests.server.client import Api, Writer, replay
 from tests.support.sync_server import SyncServer
@@ -92,3 +96,40 @@ def test_replayed_update_refused_on_postgres_too(tmp_path: Path, postgres_url: s
         assert api.push(user, a, [first, second]).status_code == 200
         assert api.push(user, b, [second]).status_code == 422
         assert api.pull(user, b)[1] == []
+
+
+def test_a_batch_is_written_in_order_with_its_event_in_one_statement(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """PostgreSQL writes a push as one statement (server/updatelog.py): every update of the
+    batch at its own revision, in the batch's order and byte for byte, the project's revision,
+    and one push event with the batch's count and bytes."""
+    with SyncServer(tmp_path, postgres_url) as server, Api(server.url) as api:
+        user = api.user()
+        team = api.team(user)
+        project = api.project(user, team)
+        writer = Writer()
+        first = [writer.type(c) for c in "abc"]
+        second = [writer.type(c) for c in "défghij"]
+        assert api.push(user, project, first).json() == {
+            "first_revision": 1, "revision": 3, "count": 3}  # fmt: skip
+        assert api.push(user, project, second).json() == {
+            "first_revision": 4, "revision": 10, "count": 7}  # fmt: skip
+        assert api.pull_all(user, project) == list(enumerate(first + second, start=1))
+        engine = make_engine(postgres_url)
+        try:
+            with engine.connect() as c:
+                revision = c.execute(
+                    select(db.projects.c.revision).where(db.projects.c.id == project)
+                ).scalar_one()
+                pushes = c.execute(
+                    select(db.events.c.count, db.events.c.bytes, db.events.c.user_id)
+                    .where(db.events.c.project_id == project, db.events.c.kind == "push")
+                    .order_by(db.events.c.id)
+                ).all()
+        finally:
+            engine.dispose()
+        assert revision == 10
+        assert [(n, size) for n, size, _user in pushes] == [
+            (3, sum(map(len, first))), (7, sum(map(len, second)))]  # fmt: skip
+        assert {u for _n, _s, u in pushes} == {user.user_id}
