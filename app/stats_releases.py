@@ -14,12 +14,17 @@ one of the exports' songs of that day is not repeated.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from app.spotify.store import Snapshot
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.spotify.store import Snapshot, SpotifyStore
 from app.stats_store import ReleaseMarker
+
+log = logging.getLogger(__name__)
 
 MIN_SHARED_TITLES = 2
 """Track titles an unnamed artist must share with the exports' songs to count as theirs."""
@@ -90,3 +95,19 @@ def merged_markers(
         if extra:
             by_day[day] = ReleaseMarker(day, songs, extra)
     return [by_day[day] for day in sorted(by_day)]
+
+
+def with_spotify_releases(
+    exports: Sequence[ReleaseMarker],
+    store: SpotifyStore,
+    chosen: Sequence[str],
+    song_titles: Iterable[str],
+) -> list[ReleaseMarker]:
+    """:func:`merged_markers` with the latest snapshot in ``store``. When the snapshots cannot be
+    read, the exports' markers stand alone (logged): the timeline still shows."""
+    try:
+        snapshot = store.latest()
+    except SQLAlchemyError:
+        log.exception("reading Spotify's releases failed")
+        return list(exports)
+    return merged_markers(exports, snapshot, chosen, song_titles)

@@ -7,10 +7,17 @@ from datetime import UTC, date, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text
 
-from app.spotify.store import Item, Snapshot
-from app.stats_releases import artists_of_the_exports, merged_markers, spotify_releases
+from app.spotify.store import Item, Snapshot, SpotifyStore
+from app.stats_releases import (
+    artists_of_the_exports,
+    merged_markers,
+    spotify_releases,
+    with_spotify_releases,
+)
 from app.stats_store import ReleaseMarker
+from app.storage import Database
 
 ME, COLLEAGUE = "4Z8W4fKeB5YxbusRsdQVPb", "0OdUWJ0sBjDrqHygGUXeCF"
 EXPORTS = [
@@ -111,3 +118,16 @@ def test_any_stored_catalogue_gives_markers_in_day_order(
         spotify = [" ".join(t.split()).casefold() for t in marker.on_spotify]
         assert len(spotify) == len(set(spotify)) and not songs & set(spotify)
         assert all((marker.day, t) in mine for t in marker.on_spotify)
+
+
+def test_the_stored_snapshot_is_merged_and_a_broken_store_leaves_the_exports(
+    database: Database,
+) -> None:
+    store = SpotifyStore(database)
+    assert with_spotify_releases(EXPORTS, store, (), SONGS) == EXPORTS  # no snapshot yet
+    store.add(_catalogue())
+    merged = with_spotify_releases(EXPORTS, store, (), SONGS)
+    assert merged[-1] == ReleaseMarker(date(2025, 11, 14), (), ("Afterglow (EP)",))
+    with database.session() as session:  # a damaged database: the snapshot rows are unreadable
+        session.execute(text("DROP TABLE spotify_items"))
+    assert with_spotify_releases(EXPORTS, store, (), SONGS) == EXPORTS

@@ -52,7 +52,7 @@ from app.i18n import N_, _, ngettext
 from app.spotify.service import SpotifyConfig
 from app.spotify.store import SpotifyStore
 from app.stats_import import FIELDS, KINDS, ColumnMapping, Layout, MappingError, write_csv
-from app.stats_releases import merged_markers
+from app.stats_releases import with_spotify_releases
 from app.stats_store import (
     EntityFigures,
     ForecastFailed,
@@ -127,9 +127,9 @@ class _Loaded:
         )
         self.releases: list[ReleaseMarker] = store.release_markers()
         if spotify is not None:
-            self.releases = merged_markers(
+            self.releases = with_spotify_releases(
                 self.releases,
-                spotify.store.latest(),
+                spotify.store,
                 spotify.chosen_artists(),
                 (song.entity for song in self.songs),
             )
