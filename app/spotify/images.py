@@ -7,8 +7,9 @@ An address is fetched only when it is ``https``, or plain ``http`` to a host the
 :data:`MAX_IMAGE_BYTES` whose bytes begin like a JPEG, PNG, GIF or WebP file; redirects are not
 followed and no credentials are sent (Spotify's image addresses need none). What passes is
 written to ``<folder>/<sha256 of the address>`` under a temporary name and renamed, so a cached
-file is always whole. A failure gives ``None`` (the page shows no picture), is logged with the
-address's host only, and is not retried for :data:`RETRY_AFTER_S` seconds.
+file is always whole; the folder keeps the :data:`MAX_FILES` most recently stored pictures. A
+failure gives ``None`` (the page shows no picture), is logged with the address's host only, and
+is not retried for :data:`RETRY_AFTER_S` seconds.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ MAX_IMAGE_BYTES = 2 * 1024 * 1024
 """The largest picture taken (Spotify's largest, 640 px JPEGs, are about 100 KB)."""
 TIMEOUT_S = (5.0, 10.0)  # connect, read
 RETRY_AFTER_S = 600.0
+MAX_FILES = 500
+"""Pictures kept; storing one more removes the oldest (a few tens of MB at most)."""
 MAX_URL_CHARS = 2000
 
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
@@ -145,3 +148,15 @@ class ImageCache:
             os.replace(temp_name, self.path(url))
         finally:
             Path(temp_name).unlink(missing_ok=True)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Remove the oldest pictures beyond :data:`MAX_FILES` (by the time they were stored)."""
+        try:
+            entries = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(self.folder)
+                       if e.is_file() and not e.name.startswith(".")]  # fmt: skip
+        except OSError:
+            return
+        entries.sort()
+        for _stored, path in entries[: max(0, len(entries) - MAX_FILES)]:
+            Path(path).unlink(missing_ok=True)

@@ -6,6 +6,7 @@ gives no picture, never an exception, and is not asked for again at once."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +128,17 @@ def test_the_picture_check_accepts_exactly_the_four_formats(data: bytes) -> None
     assert looks_like_image(data) is expected
     assert looks_like_image(PNG) and looks_like_image(JPEG)
     assert looks_like_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
+
+
+def test_the_folder_keeps_only_the_newest_pictures(
+    server: HostileServer, cache: ImageCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images_module, "MAX_FILES", 3)
+    server.reply = Reply(PNG)
+    urls = [f"{server.url}/images/{i}.png" for i in range(5)]
+    for n, url in enumerate(urls):
+        assert cache.fetch(url) == PNG
+        os.utime(cache.path(url), ns=(n * 10**9, n * 10**9))  # stored one second apart
+    cache.fetch(f"{server.url}/images/newest.png")
+    kept = {p.name for p in cache.folder.iterdir()}
+    assert kept == {cache.path(u).name for u in [*urls[3:], f"{server.url}/images/newest.png"]}

@@ -434,6 +434,7 @@ class SpotifyPanel(QWidget):
         sid = str(selected[0].data(Qt.ItemDataRole.UserRole + 1))
         name = table.item(selected[0].row(), 1 if kind.startswith("top_") else 0).text()
         self._show_picture(self._picture_of(kind, sid))
+        self.picture.setToolTip(name)
         if kind == "top_track" and metric == "followers":
             self._clear_history(_("Tracks have no followers; choose Popularity."))
             return
