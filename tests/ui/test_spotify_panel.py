@@ -145,6 +145,20 @@ def test_extended_mode_history_and_a_long_rate_limit(
     assert len(panel.history_curve.yData) == 3
     panel.history_metric.setCurrentIndex(panel.history_metric.findData("followers"))
     assert "no followers" in panel.history_note.text() and not panel.history.isVisible()
+    # Nova Harbor's albums and singles (19 of its 23 releases: compilations and appearances are
+    # not synced), newest first, with their covers fetched in a worker
+    panel.tabs.setCurrentIndex(3)
+    albums = panel.albums
+    assert panel.albums_of == nova and albums.rowCount() == 19
+    released = [albums.item(r, 2).text() for r in range(19)]
+    assert released == sorted(released, reverse=True)
+    assert {albums.item(r, 1).text() for r in range(19)} == {"Album", "Single"}
+    qtbot.waitUntil(lambda: all(not albums.item(r, 0).icon().isNull() for r in range(19)))
+    albums.selectRow(0)
+    assert "no followers or popularity for albums" in panel.history_note.text()
+    qtbot.waitUntil(panel.picture.isVisible)
+    assert panel.picture.toolTip() == albums.item(0, 0).text()
+    save_screenshot(panel, "stats_spotify_albums")
     panel.tabs.setCurrentIndex(0)
 
     timer, ticks = _ticking()

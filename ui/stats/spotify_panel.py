@@ -6,7 +6,8 @@ signals. Sign-in shows a small dialog with a Cancel button while the browser is 
 after five minutes. A rate limit shows when the next try is; the last good snapshot stays on
 screen. Fields the app's access level does not get are written out as "not available for this
 API access level", never shown as 0. The chosen artist's picture (a track's: its album cover) is
-shown beside its history, fetched once in a worker and cached (:mod:`app.spotify.images`).
+shown beside its history, fetched once in a worker and cached (:mod:`app.spotify.images`); the
+Albums page lists the chosen artist's albums and singles, newest first, with their covers.
 
 Keys: ``Ctrl+Shift+Y`` sync now.
 """
@@ -21,8 +22,8 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPixmap
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.i18n import _, format_decimal
+from app.i18n import N_, _, format_decimal
 from app.paths import default_paths
 from app.settings import Settings
 from app.spotify.auth import LoginFailed
@@ -57,6 +58,19 @@ log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT_S = 300.0
 PICTURE_PX = 72
+COVER_PX = 32
+COVER_ROLE = Qt.ItemDataRole.UserRole + 2  # an album row's cover address
+MAX_COVER_FETCHES = 60  # covers fetched for one artist's list (the sync keeps at most 50 albums)
+
+
+def _album_type(value: object) -> str:
+    names = {"album": N_("Album"), "single": N_("Single"), "compilation": N_("Compilation")}
+    return _(names[value]) if isinstance(value, str) and value in names else ""
+
+
+def _whole(value: object) -> int | str:
+    """A count as stored, or an empty cell (a missing count is not an access-level gap)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else ""
 
 
 def not_available() -> str:
@@ -83,6 +97,7 @@ class _SortItem(QTableWidgetItem):
 class _Relay(QObject):
     login_done = Signal(object)  # None, or the error message
     picture = Signal(str, object)  # (address, bytes or None)
+    cover = Signal(str, object)  # an album cover for the albums table: (address, bytes or None)
 
 
 class ClientIdDialog(QDialog):
@@ -177,6 +192,8 @@ class SpotifyPanel(QWidget):
         self.relay = _Relay()
         self.relay.login_done.connect(self._on_login_done)
         self.relay.picture.connect(self._on_picture)
+        self.relay.cover.connect(self._on_cover)
+        self.albums_of: str | None = None  # the artist whose albums the Albums page lists
         self.picture_url: str | None = None
         self.login_dialog: LoginDialog | None = None
         self.snapshot: Snapshot | None = None
@@ -215,10 +232,16 @@ class SpotifyPanel(QWidget):
         self.top_tracks = self._table(
             "spotify-top-tracks", [_("#"), _("Track"), _("Artists"), _("Popularity")]
         )
+        self.albums = self._table(
+            "spotify-albums", [_("Album"), _("Type"), _("Released"), _("Tracks")]
+        )
+        self.albums.setIconSize(QSize(COVER_PX, COVER_PX))
+        self.albums.verticalHeader().setDefaultSectionSize(COVER_PX + 6)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.artists, _("Your artists"))
         self.tabs.addTab(self.top_artists, _("Your top artists"))
         self.tabs.addTab(self.top_tracks, _("Your top tracks"))
+        self.tabs.addTab(self.albums, _("Albums"))
         self.history = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
         self.history.setObjectName("spotify-history")
         self.history.setMinimumHeight(160)
@@ -263,8 +286,9 @@ class SpotifyPanel(QWidget):
         self.login_button.clicked.connect(self.start_login)
         self.logout_button.clicked.connect(self.logout)
         self.sync_button.clicked.connect(self.start_sync)
-        for table in (self.artists, self.top_artists, self.top_tracks):
+        for table in (self.artists, self.top_artists, self.top_tracks, self.albums):
             table.itemSelectionChanged.connect(self.show_history)
+        self.artists.itemSelectionChanged.connect(self._fill_albums)
         self.tabs.currentChanged.connect(lambda _index: self.show_history())
         self.history_metric.currentIndexChanged.connect(lambda _index: self.show_history())
         self.refresh()
@@ -411,6 +435,7 @@ class SpotifyPanel(QWidget):
                 if self.artists.item(r, 0).data(Qt.ItemDataRole.UserRole + 1) == keep
             ]
             self.artists.selectRow(rows[0] if rows else 0)
+        self._fill_albums()
         self.show_history()
 
     def show_history(self) -> None:
@@ -420,6 +445,7 @@ class SpotifyPanel(QWidget):
             0: (self.artists, "artist"),
             1: (self.top_artists, "top_artist"),
             2: (self.top_tracks, "top_track"),
+            3: (self.albums, "album"),
         }[max(0, self.tabs.currentIndex())]
         metric = str(self.history_metric.currentData() or "followers")
         selected = table.selectedItems()
@@ -437,6 +463,9 @@ class SpotifyPanel(QWidget):
         self.picture.setToolTip(name)
         if kind == "top_track" and metric == "followers":
             self._clear_history(_("Tracks have no followers; choose Popularity."))
+            return
+        if kind == "album":  # the artist's album list carries no figures to chart
+            self._clear_history(_("Spotify keeps no followers or popularity for albums."))
             return
         points = self.service.store.history(kind, sid, metric)
         if not points:
@@ -458,6 +487,69 @@ class SpotifyPanel(QWidget):
                 name=name, count=len(points)
             )
         )
+
+    def _fill_albums(self) -> None:
+        """List the albums and singles of the artist chosen on the first page, newest first,
+        with their covers (from the cache at once; the others fetched in one worker)."""
+        selected = self.artists.selectedItems()
+        artist = str(selected[0].data(Qt.ItemDataRole.UserRole + 1)) if selected else None
+        albums = [
+            a for a in (self.snapshot.of_kind("album") if self.snapshot else [])
+            if artist is not None and a.parent_id == artist
+        ]  # fmt: skip
+        albums.sort(key=lambda a: str(a.details.get("release_date", "")), reverse=True)
+        self.albums_of = artist
+        self._fill(
+            self.albums,
+            [
+                [a.name, _album_type(a.details.get("album_type")),
+                 str(a.details.get("release_date", "")), _whole(a.details.get("total_tracks"))]
+                for a in albums
+            ],
+            [a.spotify_id for a in albums],
+        )  # fmt: skip
+        self.albums.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+        missing: list[str] = []
+        for row in range(self.albums.rowCount()):
+            item = self.albums.item(row, 0)
+            url = self._picture_of("album", str(item.data(Qt.ItemDataRole.UserRole + 1)))
+            item.setData(COVER_ROLE, url)
+            data = self.images.cached(url) if url else None
+            if data is not None:
+                self._set_cover(item, data)
+            elif url:
+                missing.append(url)
+        if missing:
+            images, relay = self.images, self.relay
+
+            def fetch_all() -> None:
+                for url in missing[:MAX_COVER_FETCHES]:
+                    relay.cover.emit(url, images.fetch(url))
+
+            threading.Thread(target=fetch_all, name="spotify-covers", daemon=True).start()
+
+    def _on_cover(self, url: str, data: object) -> None:
+        if not isinstance(data, bytes):
+            return
+        for row in range(self.albums.rowCount()):
+            item = self.albums.item(row, 0)
+            if item.data(COVER_ROLE) == url:
+                self._set_cover(item, data)
+
+    @staticmethod
+    def _set_cover(item: QTableWidgetItem, data: bytes) -> None:
+        pixmap = QPixmap()
+        if pixmap.loadFromData(data):
+            item.setIcon(
+                QIcon(
+                    pixmap.scaled(
+                        COVER_PX,
+                        COVER_PX,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )
+            )
 
     def _clear_history(self, note: str) -> None:
         self.history_curve.setData([], [])
