@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 
 from app.i18n import _, format_date, ngettext
 from app.stats_store import ReleaseMarker
@@ -33,6 +33,8 @@ def marker_text(marker: ReleaseMarker) -> str:
     first = everything[0]
     if len(first) > 28:
         first = first[:27] + "…"
+    if not marker.titles:  # the day is known only from Spotify's catalogue: the label says so
+        first = _("{title} (on Spotify)").format(title=first)
     more = len(everything) - 1
     if more == 0:
         return first
@@ -116,7 +118,13 @@ class ReleaseMarkers:
                 last = x
         for n, (marker, x) in enumerate(labelled):
             label = self._label(n)
-            label.setText(marker_text(marker))
+            # a label that would run past the right edge is shortened to fit (its tooltip and
+            # the other labels keep the whole text)
+            room = int((x1 - x) * px_per_x) - 12
+            text = QFontMetrics(label.textItem.font()).elidedText(
+                marker_text(marker), Qt.TextElideMode.ElideRight, max(room, 24)
+            )
+            label.setText(text)
             label.setToolTip(marker_tip(marker))
             label.setPos(x, y1)
             label.setVisible(True)
