@@ -119,7 +119,7 @@ def quiet_grid(item: pg.PlotItem, colors: ThemeColors) -> None:
 class _Loaded:
     """What the loading worker read: everything the room shows besides the chosen series."""
 
-    def __init__(self, store: StatsStore, spotify: SpotifyReleases | None) -> None:
+    def __init__(self, store: StatsStore, spotify: SpotifyReleases | None = None) -> None:
         self.summaries: list[SeriesSummary] = store.summary()
         self.songs: list[EntityFigures] = store.entity_figures("song", summaries=self.summaries)
         self.playlists: list[EntityFigures] = store.entity_figures(
