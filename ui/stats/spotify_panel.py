@@ -68,6 +68,23 @@ def _album_type(value: object) -> str:
     return _(names[value]) if isinstance(value, str) and value in names else ""
 
 
+def _image_url(item: Item) -> str | None:
+    image = item.details.get("image")
+    url = image.get("url") if isinstance(image, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def _scaled(data: object, size: int) -> QPixmap | None:
+    """The picture in ``data`` scaled to fit ``size`` pixels square; None when it does not
+    decode (a cached file passed the format check but may still be damaged)."""
+    pixmap = QPixmap()
+    if not isinstance(data, bytes) or not pixmap.loadFromData(data):
+        return None
+    return pixmap.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+
+
 def _whole(value: object) -> int | str:
     """A count as stored, or an empty cell (a missing count is not an access-level gap)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else ""
@@ -509,18 +526,19 @@ class SpotifyPanel(QWidget):
             [a.spotify_id for a in albums],
         )  # fmt: skip
         self.albums.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+        covers = {a.spotify_id: _image_url(a) for a in albums}
+        images, relay = self._image_cache(), self.relay
         missing: list[str] = []
         for row in range(self.albums.rowCount()):
             item = self.albums.item(row, 0)
-            url = self._picture_of("album", str(item.data(Qt.ItemDataRole.UserRole + 1)))
+            url = covers.get(str(item.data(Qt.ItemDataRole.UserRole + 1)))
             item.setData(COVER_ROLE, url)
-            data = self.images.cached(url) if url else None
-            if data is not None:
-                self._set_cover(item, data)
+            data = images.cached(url) if url else None
+            if url and data is not None:
+                self._on_cover(url, data)
             elif url:
                 missing.append(url)
         if missing:
-            images, relay = self.images, self.relay
 
             def fetch_all() -> None:
                 for url in missing[:MAX_COVER_FETCHES]:
@@ -529,27 +547,19 @@ class SpotifyPanel(QWidget):
             threading.Thread(target=fetch_all, name="spotify-covers", daemon=True).start()
 
     def _on_cover(self, url: str, data: object) -> None:
-        if not isinstance(data, bytes):
+        pixmap = _scaled(data, COVER_PX)
+        if pixmap is None:
             return
         for row in range(self.albums.rowCount()):
             item = self.albums.item(row, 0)
             if item.data(COVER_ROLE) == url:
-                self._set_cover(item, data)
+                item.setIcon(QIcon(pixmap))
 
-    @staticmethod
-    def _set_cover(item: QTableWidgetItem, data: bytes) -> None:
-        pixmap = QPixmap()
-        if pixmap.loadFromData(data):
-            item.setIcon(
-                QIcon(
-                    pixmap.scaled(
-                        COVER_PX,
-                        COVER_PX,
-                        Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation,
-                    )
-                )
-            )
+    def _image_cache(self) -> ImageCache:
+        """The picture cache, allowing plain http only to the configured Web API's host."""
+        api_host = urlsplit(str(self.settings.get("spotify.api_url"))).hostname
+        self.images.http_hosts = {api_host.lower()} if api_host else set()
+        return self.images
 
     def _clear_history(self, note: str) -> None:
         self.history_curve.setData([], [])
@@ -561,9 +571,7 @@ class SpotifyPanel(QWidget):
             return None
         for item in self.snapshot.of_kind(kind):
             if item.spotify_id == sid:
-                image = item.details.get("image")
-                url = image.get("url") if isinstance(image, dict) else None
-                return url if isinstance(url, str) else None
+                return _image_url(item)
         return None
 
     def _show_picture(self, url: str | None) -> None:
@@ -573,14 +581,12 @@ class SpotifyPanel(QWidget):
             self.picture.clear()
             self.picture.setVisible(False)
             return
-        api_host = urlsplit(str(self.settings.get("spotify.api_url"))).hostname
-        self.images.http_hosts = {api_host.lower()} if api_host else set()
-        data = self.images.cached(url)
+        images, relay = self._image_cache(), self.relay
+        data = images.cached(url)
         if data is not None:
             self._on_picture(url, data)
             return
         self.picture.setVisible(False)
-        images, relay = self.images, self.relay
         threading.Thread(
             target=lambda: relay.picture.emit(url, images.fetch(url)),
             name="spotify-picture",
@@ -590,20 +596,12 @@ class SpotifyPanel(QWidget):
     def _on_picture(self, url: str, data: object) -> None:
         if url != self.picture_url:
             return  # another item was chosen meanwhile
-        pixmap = QPixmap()
-        if not isinstance(data, bytes) or not pixmap.loadFromData(data):
+        pixmap = _scaled(data, PICTURE_PX)
+        if pixmap is None:
             self.picture.clear()
-            self.picture.setVisible(False)
-            return
-        self.picture.setPixmap(
-            pixmap.scaled(
-                PICTURE_PX,
-                PICTURE_PX,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-        self.picture.setVisible(True)
+        else:
+            self.picture.setPixmap(pixmap)
+        self.picture.setVisible(pixmap is not None)
 
     # Actions
 
