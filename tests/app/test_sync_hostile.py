@@ -62,8 +62,12 @@ class HostileServer:
                 declared = len(reply.body) if reply.length is None else reply.length
                 self.send_header("Content-Length", str(declared))
                 self.end_headers()
-                self.wfile.write(reply.body)
-                self.wfile.flush()
+                try:
+                    self.wfile.write(reply.body)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client stopped reading: it may
+                    return
                 if reply.length is not None:
                     self.close_connection = True
 
