@@ -71,6 +71,22 @@ class _CachedDoc:
     revision: int
 
 
+def update_range(c: Connection, project_id: str, after: int, upto: int) -> list[bytes]:
+    """The project's updates with revisions in (``after``, ``upto``], in revision order."""
+    rows = c.execute(
+        select(db.updates.c.data)
+        .where(
+            and_(
+                db.updates.c.project_id == project_id,
+                db.updates.c.revision > after,
+                db.updates.c.revision <= upto,
+            )
+        )
+        .order_by(db.updates.c.revision)
+    )
+    return [bytes(row.data) for row in rows]
+
+
 def build_doc(c: Connection, project_id: str, head: int, snapshot: int) -> Doc:
     """A project's document from the database: its snapshot (when ``snapshot`` > 0), then its
     revisions after it up to ``head``."""
@@ -80,19 +96,8 @@ def build_doc(c: Connection, project_id: str, head: int, snapshot: int) -> Doc:
             select(db.snapshots.c.data).where(db.snapshots.c.project_id == project_id)
         ).scalar_one()
         doc.apply_update(bytes(data))
-    rows = c.execute(
-        select(db.updates.c.data)
-        .where(
-            and_(
-                db.updates.c.project_id == project_id,
-                db.updates.c.revision > snapshot,
-                db.updates.c.revision <= head,
-            )
-        )
-        .order_by(db.updates.c.revision)
-    ).all()
-    for row in rows:
-        doc.apply_update(bytes(row.data))
+    for data in update_range(c, project_id, snapshot, head):
+        doc.apply_update(data)
     return doc
 
 
@@ -182,20 +187,10 @@ class UpdateLog:
         if cached is not None and cached.revision == head:
             return cached.doc
         if cached is not None and snapshot <= cached.revision < head:
-            rows = c.execute(
-                select(db.updates.c.data)
-                .where(
-                    and_(
-                        db.updates.c.project_id == project_id,
-                        db.updates.c.revision > cached.revision,
-                        db.updates.c.revision <= head,
-                    )
-                )
-                .order_by(db.updates.c.revision)
-            ).all()
+            rows = update_range(c, project_id, cached.revision, head)
             if len(rows) == head - cached.revision:
-                for row in rows:
-                    cached.doc.apply_update(bytes(row.data))
+                for data in rows:
+                    cached.doc.apply_update(data)
                 return cached.doc
         return build_doc(c, project_id, head, snapshot)
 
@@ -303,24 +298,14 @@ class UpdateLog:
                 old = c.execute(
                     select(db.snapshots.c.data).where(db.snapshots.c.project_id == project_id)
                 ).scalar_one()
-            rows = c.execute(
-                select(db.updates.c.data)
-                .where(
-                    and_(
-                        db.updates.c.project_id == project_id,
-                        db.updates.c.revision > snapshot,
-                        db.updates.c.revision <= target,
-                    )
-                )
-                .order_by(db.updates.c.revision)
-            ).all()
+            rows = update_range(c, project_id, snapshot, target)
         if len(rows) != target - snapshot:
             raise RuntimeError(f"project {project_id}: revisions missing below {target}")
         doc = new_doc()
         if old is not None:
             doc.apply_update(bytes(old))
-        for r in rows:
-            doc.apply_update(bytes(r.data))
+        for data in rows:
+            doc.apply_update(data)
         merged = full_state(doc)
         with self._writer() as c, c.begin():
             query = select(db.projects.c.snapshot_revision).where(db.projects.c.id == project_id)
